@@ -1,0 +1,81 @@
+/**
+ * Requests are plain, hashable data: the unit of model work. Providers serve them.
+ * The engine's scheduler owns concurrency, retries, timeouts and caching; providers never retry.
+ */
+export type RequestKind = "loglikelihood" | "loglikelihood_rolling" | "generate_until";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface GenerationParams {
+  /** Stop sequences; the output is cut before the first one found. */
+  until: string[];
+  /** Maximum number of new tokens. */
+  max_gen_toks: number;
+  /** 0 means greedy. */
+  temperature: number;
+  top_p?: number;
+  /** Seed for sampled generation (temperature > 0). */
+  seed?: number;
+}
+
+export type Request =
+  | { kind: "loglikelihood"; context: string; continuation: string }
+  | { kind: "loglikelihood_rolling"; text: string }
+  | {
+      kind: "generate_until";
+      /** Plain prompt (completions) or chat messages (chat completions). */
+      prompt: string | ChatMessage[];
+      params: GenerationParams;
+      /** Index of the sample when the same sampled request is drawn several times. */
+      sampleIndex?: number;
+    };
+
+export type Response =
+  | {
+      kind: "loglikelihood";
+      /** Sum of continuation token log-probabilities (natural log). */
+      logprob: number;
+      /** True when every continuation token is the argmax. */
+      isGreedy: boolean;
+    }
+  | { kind: "loglikelihood_rolling"; logprob: number }
+  | { kind: "generate_until"; text: string };
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface ProviderResult {
+  response: Response;
+  usage: Usage;
+}
+
+export interface ModelProvider {
+  /** Stable identity used in cache keys, e.g. `ngram:order=5:data=<sha>`, `openai:http://host/v1:gpt-x`. */
+  readonly id: string;
+  /** The spec the user wrote, e.g. `ngram:examples/data.txt`. */
+  readonly spec: string;
+  readonly capabilities: ReadonlySet<RequestKind>;
+  /** Serve one request. Throw ProviderError on failure; never retry here. */
+  serve(request: Request, signal: AbortSignal): Promise<ProviderResult>;
+  close?(): Promise<void>;
+}
+
+/** A failure talking to a model. `retryable` tells the scheduler whether to try again. */
+export class ProviderError extends Error {
+  readonly retryable: boolean;
+  readonly status?: number;
+  /** Server's Retry-After, in milliseconds. */
+  readonly retryAfterMs?: number;
+  constructor(message: string, opts: { retryable: boolean; status?: number; retryAfterMs?: number }) {
+    super(message);
+    this.name = "ProviderError";
+    this.retryable = opts.retryable;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}

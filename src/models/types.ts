@@ -62,6 +62,11 @@ export interface ModelProvider {
   readonly capabilities: ReadonlySet<RequestKind>;
   /** Serve one request. Throw ProviderError on failure; never retry here. */
   serve(request: Request, signal: AbortSignal): Promise<ProviderResult>;
+  /**
+   * Per-token log-probabilities of `text` scored from the start (optional). Lets the
+   * OpenAI-compatible server answer completions with echo + logprobs.
+   */
+  scoreText?(text: string, topLogprobs: number, signal: AbortSignal): Promise<TokenScore[]>;
   close?(): Promise<void>;
 }
 
@@ -78,4 +83,17 @@ export class ProviderError extends Error {
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
   }
+}
+
+/** One token of a scored text, as OpenAI's completions `logprobs` reports it. */
+export interface TokenScore {
+  token: string;
+  /** Character offset of the token in the text. */
+  offset: number;
+  /** null for the first token when the model has no start context. */
+  logprob: number | null;
+  /** The `topLogprobs` most likely tokens at this position. */
+  top: Record<string, number>;
+  /** True when this token was the argmax. */
+  greedy: boolean;
 }

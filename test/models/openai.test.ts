@@ -1,0 +1,305 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createOpenAIProvider,
+  type OpenAIProvider,
+  parseOpenAISpec,
+  parseRetryAfter,
+} from "../../src/models/openai.js";
+import { DEFAULT_PRICES, mergePrices, priceFor } from "../../src/models/pricing.js";
+import { ProviderError, type Request } from "../../src/models/types.js";
+import { UserError } from "../../src/util/errors.js";
+import { type FaultOutcome, type FaultServer, startFaultServer } from "../helpers/fault_server.js";
+
+const GEN: Request = {
+  kind: "generate_until",
+  prompt: "Hello",
+  params: { until: [], max_gen_toks: 8, temperature: 0 },
+};
+
+function signal(): AbortSignal {
+  return new AbortController().signal;
+}
+
+async function failure(p: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProviderError);
+    return e as ProviderError;
+  }
+  throw new Error("expected a ProviderError");
+}
+
+describe("spec and options", () => {
+  it("parses model names, fine-tune names and the @url form", () => {
+    expect(parseOpenAISpec("openai:gpt-4o-mini")).toEqual({ model: "gpt-4o-mini", baseUrl: undefined });
+    expect(parseOpenAISpec("openai:ft:gpt-3.5:org:abc")).toEqual({
+      model: "ft:gpt-3.5:org:abc",
+      baseUrl: undefined,
+    });
+    expect(parseOpenAISpec("openai:m@http://127.0.0.1:8000/v1")).toEqual({
+      model: "m",
+      baseUrl: "http://127.0.0.1:8000/v1",
+    });
+    expect(() => parseOpenAISpec("openai:")).toThrow(UserError);
+    expect(() => parseOpenAISpec("openai:m@http://[bad")).not.toThrow();
+    expect(() => createOpenAIProvider("openai:m@http://[bad")).toThrow(UserError);
+    expect(() => createOpenAIProvider("openai:m", { mode: "x" as any })).toThrow(UserError);
+  });
+
+  it("takes base URL and key from spec, config, then env", async () => {
+    const env = { OPENAI_BASE_URL: "http://10.0.0.1:9/v1/", OPENAI_API_KEY: "sk-env" };
+    const a = createOpenAIProvider("openai:m", { env });
+    expect(a.baseUrl).toBe("http://10.0.0.1:9/v1");
+    expect(a.id).toBe("openai:http://10.0.0.1:9/v1:m");
+    const b = createOpenAIProvider("openai:m", { env, baseUrl: "http://10.0.0.2:9/v1" });
+    expect(b.baseUrl).toBe("http://10.0.0.2:9/v1");
+    const c = createOpenAIProvider("openai:m@http://10.0.0.3:9/v1", { env, baseUrl: "http://10.0.0.2:9/v1" });
+    expect(c.baseUrl).toBe("http://10.0.0.3:9/v1");
+    const d = createOpenAIProvider("openai:m", { env: {}, mode: "chat" });
+    expect(d.baseUrl).toBe("https://api.openai.com/v1");
+    expect(d.id).toBe("openai:https://api.openai.com/v1:m:mode=chat");
+    await Promise.all([a.close(), b.close(), c.close(), d.close()]);
+  });
+
+  it("prices usage from a table that config can override", () => {
+    const usage = { inputTokens: 1_000_000, outputTokens: 500_000 };
+    expect(priceFor("gpt-4o-mini", usage)).toBeCloseTo(0.15 + 0.3, 12);
+    expect(priceFor("gpt-4o-2024-08-06", usage)).toBeCloseTo(2.5 + 5, 12);
+    expect(priceFor("gpt-4o-mini-2024-07-18", usage)).toBeCloseTo(0.45, 12);
+    expect(priceFor("my-local-model", usage)).toBeUndefined();
+    const table = mergePrices(DEFAULT_PRICES, { "my-local-model": { input: 0, output: 0 }, "gpt-4o": null });
+    expect(priceFor("my-local-model", usage, table)).toBe(0);
+    expect(priceFor("gpt-4o", usage, table)).toBeUndefined();
+    const p = createOpenAIProvider("openai:m", { env: {}, prices: { m: { input: 1, output: 2 } } });
+    expect(p.costFor({ inputTokens: 2, outputTokens: 3 })).toBeCloseTo(8e-6, 15);
+    return p.close();
+  });
+
+  it("parses Retry-After as seconds, HTTP date or retry-after-ms", () => {
+    expect(parseRetryAfter("2")).toBe(2000);
+    expect(parseRetryAfter("0.5")).toBe(500);
+    const now = Date.parse("2025-01-01T00:00:00Z");
+    expect(parseRetryAfter("Wed, 01 Jan 2025 00:00:03 GMT", undefined, now)).toBe(3000);
+    expect(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", undefined, now)).toBe(0);
+    expect(parseRetryAfter(undefined, "1500")).toBe(1500);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+});
+
+describe("failure classification against a fault server", () => {
+  let server: FaultServer;
+  let provider: OpenAIProvider;
+  let outcome: FaultOutcome = "ok";
+  beforeAll(async () => {
+    server = await startFaultServer({ plan: () => outcome, retryAfter: "2" });
+    provider = createOpenAIProvider(`openai:fault@${server.url}`, { env: { OPENAI_API_KEY: "sk-test" } });
+  });
+  afterAll(async () => {
+    await provider.close();
+    await server.close();
+  });
+
+  it("sends the request and the key", async () => {
+    outcome = "ok";
+    const r = await provider.serve(GEN, signal());
+    expect(r.response).toEqual({ kind: "generate_until", text: "ok" });
+    expect(r.usage).toEqual({ inputTokens: 1, outputTokens: 1 });
+    const last = server.log[server.log.length - 1];
+    expect(last.path).toBe("/v1/completions");
+    expect(last.headers.authorization).toBe("Bearer sk-test");
+    expect(last.body).toMatchObject({ model: "fault", prompt: "Hello", max_tokens: 8, temperature: 0 });
+  });
+
+  it("429 with Retry-After is retryable with retryAfterMs", async () => {
+    outcome = "429";
+    const e = await failure(provider.serve(GEN, signal()));
+    expect(e).toMatchObject({ retryable: true, status: 429, retryAfterMs: 2000 });
+    expect(e.message).toContain("Rate limit reached");
+  });
+
+  it("503 with an HTTP-date Retry-After", async () => {
+    const s = await startFaultServer({
+      plan: () => "503-retry-after",
+      retryAfter: new Date(Date.now() + 60_000).toUTCString(),
+    });
+    const p = createOpenAIProvider(`openai:fault@${s.url}`, { env: {} });
+    const e = await failure(p.serve(GEN, signal()));
+    expect(e.retryable).toBe(true);
+    expect(e.status).toBe(503);
+    expect(e.retryAfterMs).toBeGreaterThan(50_000);
+    expect(e.retryAfterMs).toBeLessThanOrEqual(60_000);
+    await p.close();
+    await s.close();
+  });
+
+  it("500 is retryable, and the provider itself does not retry", async () => {
+    outcome = "500";
+    const before = server.requests;
+    const e = await failure(provider.serve(GEN, signal()));
+    expect(e).toMatchObject({ retryable: true, status: 500 });
+    expect(e.retryAfterMs).toBeUndefined();
+    expect(server.requests - before).toBe(1);
+  });
+
+  it("400 is not retryable and carries the API message", async () => {
+    outcome = "error-400";
+    const e = await failure(provider.serve(GEN, signal()));
+    expect(e).toMatchObject({ retryable: false, status: 400 });
+    expect(e.message).toContain("Invalid value for 'temperature'");
+  });
+
+  it("a reset connection is retryable", async () => {
+    outcome = "reset";
+    const e = await failure(provider.serve(GEN, signal()));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toContain(server.url);
+  });
+
+  it("a timeout (abort) is retryable", async () => {
+    outcome = "timeout";
+    const t0 = Date.now();
+    const e = await failure(provider.serve(GEN, AbortSignal.timeout(200)));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/timed out/);
+    const c = new AbortController();
+    setTimeout(() => c.abort(), 50);
+    const e2 = await failure(provider.serve(GEN, c.signal));
+    expect(e2.retryable).toBe(true);
+    expect(e2.message).toMatch(/aborted/);
+  });
+
+  it("an unreachable server is a retryable connection error naming the URL", async () => {
+    const s = await startFaultServer({ plan: () => "ok" });
+    const url = s.url;
+    await s.close();
+    const p = createOpenAIProvider(`openai:m@${url}`, { env: {} });
+    const e = await failure(p.serve(GEN, signal()));
+    expect(e.retryable).toBe(true);
+    expect(e.message).toContain(`${url}/completions`);
+    expect(e.message).toMatch(/cannot reach/);
+    await p.close();
+  });
+
+  it("sends at most 4 stop strings and cuts locally at all of them", async () => {
+    const s = await startFaultServer({
+      plan: () => "ok",
+      respond: () => ({ choices: [{ index: 0, text: "abc DEF. ghi" }] }),
+    });
+    const p = createOpenAIProvider(`openai:m@${s.url}`, { env: {} });
+    const r = await p.serve(
+      {
+        kind: "generate_until",
+        prompt: "x",
+        params: {
+          until: ["1", "2", "", "3", "4", "."],
+          max_gen_toks: 5,
+          temperature: 0.5,
+          top_p: 0.9,
+          seed: 7,
+        },
+        sampleIndex: 2,
+      },
+      signal(),
+    );
+    expect(r.response).toEqual({ kind: "generate_until", text: "abc DEF" });
+    expect(s.log[0].body).toMatchObject({
+      stop: ["1", "2", "3", "4"],
+      max_tokens: 5,
+      temperature: 0.5,
+      top_p: 0.9,
+      seed: 9,
+    });
+    // No usage from the server: estimated and marked.
+    expect(r.usage).toMatchObject({ estimated: true, inputTokens: 1 });
+    await p.close();
+    await s.close();
+  });
+
+  it("uses chat completions for chat prompts or in chat mode", async () => {
+    outcome = "ok";
+    const r = await provider.serve(
+      { ...GEN, prompt: [{ role: "user", content: "Hi" }] } as Request,
+      signal(),
+    );
+    expect(r.response).toEqual({ kind: "generate_until", text: "ok" });
+    expect(server.log[server.log.length - 1].path).toBe("/v1/chat/completions");
+    const chat = createOpenAIProvider(`openai:fault@${server.url}`, { env: {}, mode: "chat" });
+    await chat.serve(GEN, signal());
+    expect(server.log[server.log.length - 1].body.messages).toEqual([{ role: "user", content: "Hello" }]);
+    await chat.close();
+    const comp = createOpenAIProvider(`openai:fault@${server.url}`, { env: {}, mode: "completions" });
+    const e = await failure(
+      comp.serve({ ...GEN, prompt: [{ role: "user", content: "Hi" }] } as Request, signal()),
+    );
+    expect(e.retryable).toBe(false);
+    await comp.close();
+  });
+});
+
+describe("loglikelihood capability", () => {
+  const CAPABILITY =
+    /does not return prompt logprobs \(completions echo\+logprobs\); loglikelihood tasks need them/;
+  const LL: Request = { kind: "loglikelihood", context: "The cat", continuation: " sat" };
+
+  it("a chat-only server (no /completions) gives a clear non-retryable error", async () => {
+    const s = await startFaultServer({
+      plan: () => "ok",
+      respond: (_b, path) => (path === "/v1/completions" ? { choices: [{ index: 0, text: "" }] } : {}),
+    });
+    const p = createOpenAIProvider(`openai:m@${s.url}`, { env: {} });
+    const e = await failure(p.serve(LL, signal()));
+    expect(e.retryable).toBe(false);
+    expect(e.message).toMatch(CAPABILITY);
+    await p.close();
+    await s.close();
+  });
+
+  it("a server refusing echo gives the capability error with its message", async () => {
+    const s = await startFaultServer({ plan: () => "error-400", badRequestMessage: "echo is not supported" });
+    const p = createOpenAIProvider(`openai:m@${s.url}`, { env: {} });
+    const e = await failure(p.serve({ kind: "loglikelihood_rolling", text: "abc" }, signal()));
+    expect(e.retryable).toBe(false);
+    expect(e.message).toMatch(CAPABILITY);
+    expect(e.message).toContain("echo is not supported");
+    await p.close();
+    await s.close();
+  });
+
+  it("falls back to max_tokens 1 when 0 is refused, and drops the generated token", async () => {
+    const s = await startFaultServer({
+      plan: (i) => (i === 0 ? "error-400" : "ok"),
+      badRequestMessage: "max_tokens must be at least 1, got 0.",
+      respond: (body) => {
+        const tokens = [...(body.prompt as string), "!"];
+        return {
+          choices: [
+            {
+              index: 0,
+              text: `${body.prompt}!`,
+              logprobs: {
+                tokens,
+                token_logprobs: tokens.map((_, i) => (i === 0 ? null : -(i + 1))),
+                top_logprobs: tokens.map((t, i) => (i === 0 ? null : { [t]: -(i + 1) })),
+                text_offset: tokens.map((_, i) => i),
+              },
+            },
+          ],
+        };
+      },
+    });
+    const p = createOpenAIProvider(`openai:m@${s.url}`, { env: {} });
+    const r = await p.serve({ kind: "loglikelihood", context: "ab", continuation: "cd" }, signal());
+    // tokens a b c d !, logprobs null -2 -3 -4 -5: the continuation is c d; "!" is generated.
+    expect(r.response).toEqual({ kind: "loglikelihood", logprob: -7, isGreedy: true });
+    expect(r.usage).toMatchObject({ estimated: true });
+    const r2 = await p.serve({ kind: "loglikelihood_rolling", text: "abcd" }, signal());
+    expect(r2.response).toEqual({ kind: "loglikelihood_rolling", logprob: -9 });
+    expect(s.log.map((l) => l.body.max_tokens)).toEqual([0, 1, 1]);
+    expect(s.log[1].body).toMatchObject({ echo: true, logprobs: 1, temperature: 0, prompt: "abcd" });
+    await p.close();
+    await s.close();
+  });
+});

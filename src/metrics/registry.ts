@@ -1,0 +1,105 @@
+/**
+ * The metric registry: every name a task's `metric_list` may use, how per-sample values aggregate,
+ * and (for generation metrics) how a sample is scored. Other metric modules register here.
+ */
+import type { OutputType } from "../tasks/config.js";
+import { didYouMean, UserError } from "../util/errors.js";
+import { exactMatchScorer } from "./exact_match.js";
+
+/** Per-sample value: a number (mean metrics) or a vector of sufficient statistics (corpus metrics). */
+export type SampleValue = number | number[];
+
+export interface MetricDef {
+  name: string;
+  higherIsBetter: boolean;
+  /**
+   * `mean`: the mean of per-sample numbers, with the sample standard error.
+   * `corpus`: `combine` over the element-wise sums of per-sample statistic vectors, bootstrapped.
+   */
+  aggregation: "mean" | "corpus";
+  combine?: (sums: number[]) => number;
+  /** Output types whose scorer produces this metric. */
+  outputTypes: OutputType[];
+  /** Generation metrics: builds the per-sample scorer from the metric_list options. */
+  generation?: (
+    options: Record<string, unknown>,
+  ) => (prediction: string, references: string[]) => SampleValue;
+}
+
+const registry = new Map<string, MetricDef>();
+
+export function registerMetric(def: MetricDef): void {
+  registry.set(def.name, def);
+}
+
+export function metricNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export function getMetric(name: string, where: { file?: string; line?: number } = {}): MetricDef {
+  const def = registry.get(name);
+  if (!def)
+    throw new UserError(`unknown metric '${name}'`, {
+      ...where,
+      field: "metric_list",
+      expected: "a registered metric",
+      hint: didYouMean(name, registry.keys()),
+    });
+  return def;
+}
+
+const mc: OutputType[] = ["multiple_choice"];
+for (const name of ["acc", "acc_norm", "acc_bytes", "acc_mutual_info"])
+  registerMetric({ name, higherIsBetter: true, aggregation: "mean", outputTypes: mc });
+registerMetric({ name: "brier_score", higherIsBetter: false, aggregation: "mean", outputTypes: mc });
+registerMetric({
+  name: "acc",
+  higherIsBetter: true,
+  aggregation: "mean",
+  outputTypes: ["multiple_choice", "loglikelihood"],
+});
+registerMetric({
+  name: "exact_match",
+  higherIsBetter: true,
+  aggregation: "mean",
+  outputTypes: ["generate_until", "multiple_choice"],
+  generation: (o) => exactMatchScorer(o),
+});
+// Per-sample [loglikelihood, 1]: exp(-mean ll).
+registerMetric({
+  name: "perplexity",
+  higherIsBetter: false,
+  aggregation: "corpus",
+  combine: ([ll, n]) => Math.exp(-ll / n),
+  outputTypes: ["loglikelihood"],
+});
+// Per-sample [loglikelihood, words] and [loglikelihood, bytes], as lm-eval's weighted_perplexity.
+registerMetric({
+  name: "word_perplexity",
+  higherIsBetter: false,
+  aggregation: "corpus",
+  combine: ([ll, words]) => Math.exp(-ll / words),
+  outputTypes: ["loglikelihood_rolling"],
+});
+registerMetric({
+  name: "byte_perplexity",
+  higherIsBetter: false,
+  aggregation: "corpus",
+  combine: ([ll, bytes]) => Math.exp(-ll / bytes),
+  outputTypes: ["loglikelihood_rolling"],
+});
+registerMetric({
+  name: "bits_per_byte",
+  higherIsBetter: false,
+  aggregation: "corpus",
+  combine: ([ll, bytes]) => -ll / bytes / Math.LN2,
+  outputTypes: ["loglikelihood_rolling"],
+});
+
+/** lm-eval's default metrics per output type, used when a task has no metric_list. */
+export const DEFAULT_METRICS: Record<OutputType, string[]> = {
+  multiple_choice: ["acc", "acc_norm"],
+  generate_until: ["exact_match"],
+  loglikelihood: ["perplexity", "acc"],
+  loglikelihood_rolling: ["word_perplexity", "byte_perplexity", "bits_per_byte"],
+};

@@ -1,0 +1,188 @@
+/**
+ * What each output type asks of the model and how its responses become per-sample scores,
+ * with definitions exactly as in lm-evaluation-harness.
+ */
+import type { Doc } from "../data/dataset.js";
+import { getMetric, type SampleValue } from "../metrics/registry.js";
+import type { GenerationParams, Request, Response } from "../models/types.js";
+import type { MetricConfig } from "./config.js";
+import type { CompiledFilter } from "./filters.js";
+import type { Target, Task } from "./task.js";
+
+/** Python len(): code points, not UTF-16 units. */
+const charLength = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
+const argmax = (xs: number[]): number => {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+};
+
+/** Generation parameters from `generation_kwargs`, with lm-eval's defaults. */
+export function generationParams(task: Task): GenerationParams {
+  const g = task.config.generation_kwargs;
+  const until = g === undefined ? [task.fewshotDelimiter] : g.until;
+  return {
+    until: until === undefined ? [] : Array.isArray(until) ? until.map(String) : [String(until)],
+    max_gen_toks: Number(g?.max_gen_toks ?? 256),
+    temperature: g?.do_sample === false ? 0 : Number(g?.temperature ?? 0),
+    ...(g?.top_p !== undefined ? { top_p: Number(g.top_p) } : {}),
+    ...(g?.seed !== undefined ? { seed: Number(g.seed) } : {}),
+  };
+}
+
+/** The requests one doc needs, in a fixed order that `scoreSample` relies on. */
+export function buildRequests(task: Task, doc: Doc, prompt: string, metrics: MetricConfig[]): Request[] {
+  const delim = task.targetDelimiter;
+  switch (task.outputType) {
+    case "multiple_choice": {
+      const choices = task.docToChoice(doc);
+      const reqs: Request[] = choices.map((c) => ({
+        kind: "loglikelihood",
+        context: prompt,
+        continuation: `${delim}${c}`,
+      }));
+      if (metrics.some((m) => m.metric === "acc_mutual_info"))
+        for (const c of choices)
+          reqs.push({ kind: "loglikelihood", context: "", continuation: `${delim}${c}` });
+      return reqs;
+    }
+    case "loglikelihood":
+      return [{ kind: "loglikelihood", context: prompt, continuation: `${delim}${task.targetText(doc)}` }];
+    case "loglikelihood_rolling":
+      return [{ kind: "loglikelihood_rolling", text: task.targetText(doc) }];
+    case "generate_until": {
+      const params = generationParams(task);
+      const repeats = task.config.repeats ?? 1;
+      return Array.from({ length: repeats }, (_, i) =>
+        repeats > 1 || params.temperature > 0
+          ? { kind: "generate_until", prompt, params, sampleIndex: i }
+          : { kind: "generate_until", prompt, params },
+      );
+    }
+  }
+}
+
+export interface SampleScores {
+  /** Keyed `metric,filter` as lm-eval reports them (`acc,none`, `exact_match,strict-match`). */
+  scores: Record<string, SampleValue>;
+  /** Filtered responses per filter name (generate_until only). */
+  filtered?: Record<string, string[]>;
+}
+
+function goldIndex(task: Task, doc: Doc, choices: string[]): number | number[] {
+  const t: Target = task.docToTarget(doc);
+  if (typeof t === "number") return t;
+  if (Array.isArray(t)) return t.map((x) => (typeof x === "number" ? x : choices.indexOf(String(x))));
+  const i = choices.indexOf(t);
+  return i; // -1 (lm-eval's -100): no choice matches the target, so every accuracy is 0.
+}
+
+function scoreMultipleChoice(task: Task, doc: Doc, resps: Response[], metrics: MetricConfig[]): SampleScores {
+  const choices = task.docToChoice(doc);
+  const lls = resps.slice(0, choices.length).map((r) => (r as { logprob: number }).logprob);
+  const greedy = resps.slice(0, choices.length).map((r) => (r as { isGreedy: boolean }).isGreedy);
+  const gold = goldIndex(task, doc, choices);
+  const hit = (pred: number) => ((Array.isArray(gold) ? gold.includes(pred) : pred === gold) ? 1 : 0);
+  const scores: Record<string, SampleValue> = {};
+  for (const { metric } of metrics) {
+    switch (metric) {
+      case "acc":
+        scores["acc,none"] = hit(argmax(lls));
+        break;
+      case "acc_norm":
+        scores["acc_norm,none"] = hit(argmax(lls.map((ll, i) => ll / charLength(choices[i]))));
+        break;
+      case "acc_bytes":
+        scores["acc_bytes,none"] = hit(argmax(lls.map((ll, i) => ll / byteLength(choices[i]))));
+        break;
+      case "acc_mutual_info": {
+        const uncond = resps.slice(choices.length).map((r) => (r as { logprob: number }).logprob);
+        scores["acc_mutual_info,none"] = hit(argmax(lls.map((ll, i) => ll - uncond[i])));
+        break;
+      }
+      case "brier_score": {
+        const g = Array.isArray(gold) ? gold[0] : gold;
+        const m = Math.max(...lls);
+        const exps = lls.map((ll) => Math.exp(ll - m));
+        const z = exps.reduce((a, b) => a + b, 0);
+        scores["brier_score,none"] = exps.reduce((s, e, i) => s + (e / z - (i === g ? 1 : 0)) ** 2, 0);
+        break;
+      }
+      case "exact_match": {
+        const g = Array.isArray(gold) ? gold[0] : gold;
+        scores["exact_match,none"] = g >= 0 && greedy[g] ? 1 : 0;
+        break;
+      }
+      default:
+        getMetric(metric, { file: task.file });
+    }
+  }
+  return { scores };
+}
+
+/** Word count as lm-eval's `re.split(r"\s+", doc)`: a leading or trailing space adds an empty word. */
+const countWords = (s: string): number => s.split(/\s+/).length;
+
+export function scoreSample(
+  task: Task,
+  doc: Doc,
+  resps: Response[],
+  metrics: MetricConfig[],
+  filters: CompiledFilter[],
+): SampleScores {
+  switch (task.outputType) {
+    case "multiple_choice":
+      return scoreMultipleChoice(task, doc, resps, metrics);
+    case "loglikelihood": {
+      const r = resps[0] as { logprob: number; isGreedy: boolean };
+      const scores: Record<string, SampleValue> = {};
+      for (const { metric } of metrics) {
+        if (metric === "perplexity") scores["perplexity,none"] = [r.logprob, 1];
+        else if (metric === "acc") scores["acc,none"] = r.isGreedy ? 1 : 0;
+        else getMetric(metric, { file: task.file });
+      }
+      return { scores };
+    }
+    case "loglikelihood_rolling": {
+      const ll = (resps[0] as { logprob: number }).logprob;
+      const text = task.targetText(doc);
+      const scores: Record<string, SampleValue> = {};
+      for (const { metric } of metrics) {
+        if (metric === "word_perplexity") scores["word_perplexity,none"] = [ll, countWords(text)];
+        else if (metric === "byte_perplexity") scores["byte_perplexity,none"] = [ll, byteLength(text)];
+        else if (metric === "bits_per_byte") scores["bits_per_byte,none"] = [ll, byteLength(text)];
+        else getMetric(metric, { file: task.file });
+      }
+      return { scores };
+    }
+    case "generate_until": {
+      const texts = resps.map((r) => (r as { text: string }).text);
+      const target = task.docToTarget(doc);
+      const refs = Array.isArray(target)
+        ? target.map(String)
+        : [
+            typeof target === "number" && task.config.doc_to_choice !== undefined
+              ? task.targetText(doc, target)
+              : String(target),
+          ];
+      const scores: Record<string, SampleValue> = {};
+      const filtered: Record<string, string[]> = {};
+      for (const f of filters) {
+        const out = f.apply(texts);
+        filtered[f.name] = out;
+        for (const m of metrics) {
+          const def = getMetric(m.metric, { file: task.file });
+          if (!def.generation) continue;
+          const { metric, aggregation: _a, higher_is_better: _h, ...options } = m;
+          scores[`${metric},${f.name}`] = def.generation(options)(out[0] ?? "", refs);
+        }
+      }
+      return { scores, filtered };
+    }
+  }
+}

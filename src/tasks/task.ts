@@ -1,0 +1,220 @@
+/**
+ * A task: its config with lm-eval defaults applied, the doc_to_* mappings in lm-eval's resolution
+ * order, and the prompt layout `[description] + shots + query`.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { type Doc, loadDocs } from "../data/dataset.js";
+import { UserError } from "../util/errors.js";
+import { pyLiteralEval } from "../util/pyliteral.js";
+import { PyRandom } from "../util/pyrandom.js";
+import { isPythonHook, type LoadedTaskConfig, type OutputType, type TaskConfig } from "./config.js";
+import { compileTemplate } from "./jinja.js";
+
+export type Target = string | number | unknown[];
+
+export class Task {
+  readonly config: TaskConfig;
+  readonly name: string;
+  readonly outputType: OutputType;
+  readonly file: string;
+  readonly numFewshot: number;
+  readonly targetDelimiter: string;
+  readonly fewshotDelimiter: string;
+  private readonly dir: string;
+  private readonly lineOf: (k: string) => number | undefined;
+
+  constructor(loaded: LoadedTaskConfig, overrides: { numFewshot?: number } = {}) {
+    this.config = loaded.config;
+    this.file = loaded.file;
+    this.dir = loaded.dir;
+    this.lineOf = loaded.lineOf;
+    this.name = this.config.task;
+    this.outputType = this.config.output_type ?? "generate_until";
+    this.numFewshot = overrides.numFewshot ?? this.config.num_fewshot ?? 0;
+    this.targetDelimiter = this.config.target_delimiter ?? " ";
+    this.fewshotDelimiter = this.config.fewshot_delimiter ?? "\n\n";
+  }
+
+  private where(field: string) {
+    return { file: this.file, line: this.lineOf(field), field };
+  }
+
+  // --- data ---------------------------------------------------------------------------------
+
+  /** Local file of a split, from `dataset_kwargs.data_files` or a file `dataset_path`. */
+  splitFile(split: string | null | undefined): string | undefined {
+    const files = this.config.dataset_kwargs?.data_files;
+    if (files && typeof files === "object") {
+      const f = split ? files[split] : undefined;
+      return f === undefined ? undefined : path.resolve(this.dir, f);
+    }
+    if (typeof files === "string") return path.resolve(this.dir, files);
+    const p = this.config.dataset_path;
+    if (!p)
+      throw new UserError("missing dataset_path", {
+        ...this.where("dataset_path"),
+        expected: "a local data file",
+      });
+    const local = path.resolve(this.dir, p);
+    if (existsSync(local) || /\.(jsonl|json|csv|tsv)(\.gz)?$/i.test(p)) return local;
+    throw new UserError(`dataset '${p}' is not a local file`, {
+      ...this.where("dataset_path"),
+      expected: "a local .jsonl, .json or .csv file (or dataset_kwargs.data_files)",
+    });
+  }
+
+  /** The evaluation split: test if the task has one, else validation (lm-eval's rule). */
+  evalFile(): string {
+    const c = this.config;
+    const files = c.dataset_kwargs?.data_files;
+    const named = files && typeof files === "object" ? Object.keys(files) : [];
+    const split =
+      c.test_split ??
+      c.validation_split ??
+      named.find((s) => ["test", "validation", "train"].includes(s)) ??
+      named[0];
+    const f = this.splitFile(split);
+    if (!f) throw new UserError(`split '${split}' has no data file`, this.where("dataset_kwargs"));
+    return f;
+  }
+
+  /** The few-shot split: fewshot_split, else training, else validation, else the eval split. */
+  fewshotFile(): string {
+    const c = this.config;
+    for (const s of [c.fewshot_split, c.training_split, c.validation_split]) {
+      const f = s ? this.splitFile(s) : undefined;
+      if (f) return f;
+    }
+    return this.evalFile();
+  }
+
+  // --- doc_to_* -------------------------------------------------------------------------------
+
+  private template(field: "doc_to_text" | "doc_to_target" | "doc_to_choice", source: string) {
+    return compileTemplate(source, this.where(field));
+  }
+
+  /** lm-eval `doc_to_text`: int, field name, or Jinja template (digits become an int when choices exist). */
+  docToText(doc: Doc): string | number {
+    const v = this.config.doc_to_text;
+    if (v === undefined) throw new UserError("missing doc_to_text", this.where("doc_to_text"));
+    if (typeof v === "number") return v;
+    if (typeof v !== "string" || isPythonHook(v))
+      throw new UserError("unsupported doc_to_text", this.where("doc_to_text"));
+    if (v in doc) return doc[v] as string;
+    const text = this.template("doc_to_text", v).render(doc);
+    if (/^\d+$/.test(text) && this.config.doc_to_choice !== undefined) return Number(text);
+    return text;
+  }
+
+  /** lm-eval `doc_to_target`: int, list, field name, or template ("[...]" literals and digits parsed). */
+  docToTarget(doc: Doc): Target {
+    const v = this.config.doc_to_target;
+    if (v === undefined) throw new UserError("missing doc_to_target", this.where("doc_to_target"));
+    if (typeof v === "number" || Array.isArray(v)) return v;
+    if (typeof v !== "string") throw new UserError("unsupported doc_to_target", this.where("doc_to_target"));
+    if (v in doc) return doc[v] as Target;
+    const text = this.template("doc_to_target", v).render(doc);
+    if (/^\d+$/.test(text) && this.config.doc_to_choice !== undefined) return Number(text);
+    if (text.length >= 2 && text.startsWith("[") && text.endsWith("]")) {
+      try {
+        return pyLiteralEval(text) as unknown[];
+      } catch {
+        return text;
+      }
+    }
+    return text;
+  }
+
+  /** lm-eval `doc_to_choice`: list, dict values, field name, or a template evaluated as a Python literal. */
+  docToChoice(doc: Doc): string[] {
+    const v = this.config.doc_to_choice;
+    if (v === undefined) throw new UserError("missing doc_to_choice", this.where("doc_to_choice"));
+    let out: unknown;
+    if (Array.isArray(v)) out = v;
+    else if (typeof v === "object" && !isPythonHook(v)) out = Object.values(v);
+    else if (typeof v === "string") {
+      if (v in doc) out = doc[v];
+      else {
+        const text = this.template("doc_to_choice", v).render(doc);
+        try {
+          out = pyLiteralEval(text);
+        } catch (e) {
+          throw new UserError(
+            `doc_to_choice rendered to '${text.slice(0, 60)}', not a list: ${(e as Error).message}`,
+            {
+              ...this.where("doc_to_choice"),
+              expected: "a template rendering a Python/JSON list",
+            },
+          );
+        }
+      }
+    }
+    if (!Array.isArray(out))
+      throw new UserError("doc_to_choice did not give a list", this.where("doc_to_choice"));
+    return out.map(String);
+  }
+
+  /** The gold answer as text (the choice it indexes, for multiple-choice style targets). */
+  targetText(doc: Doc, target: Target = this.docToTarget(doc)): string {
+    if (Array.isArray(target)) return String(target[0]);
+    if (typeof target === "number" && this.config.doc_to_choice !== undefined)
+      return this.docToChoice(doc)[target];
+    return String(target);
+  }
+
+  // --- prompt ---------------------------------------------------------------------------------
+
+  /** lm-eval `ContextSampler.get_context`: the labeled few-shot examples, each followed by the delimiter. */
+  fewshotExamples(doc: Doc, pool: Doc[], rnd: PyRandom, n: number): string {
+    const sameSplit = (this.config.fewshot_split ?? null) === (this.config.test_split ?? null);
+    const sampler = this.config.fewshot_config?.sampler ?? "default";
+    const k = Math.min(sameSplit ? n + 1 : n, pool.length);
+    const drawn = sampler === "first_n" ? pool.slice(0, k) : rnd.sample(pool, k);
+    const docKey = JSON.stringify(doc);
+    const selected = drawn.filter((d) => JSON.stringify(d) !== docKey).slice(0, n);
+    let out = "";
+    for (const shot of selected) {
+      const content = this.docToText(shot);
+      out += typeof content === "number" ? this.docToChoice(shot)[content] : content;
+      const target = this.docToTarget(shot);
+      if (target !== "") {
+        out += this.targetDelimiter;
+        out += Array.isArray(target)
+          ? String(target[0])
+          : typeof target === "number" && this.config.doc_to_choice !== undefined
+            ? String(this.docToChoice(shot)[target])
+            : String(target);
+        out += this.fewshotDelimiter;
+      }
+    }
+    return out;
+  }
+
+  /** lm-eval `fewshot_context`: description + shots + doc_to_text. */
+  prompt(doc: Doc, fewshot: FewshotState): string {
+    let out = "";
+    const d = this.config.description;
+    if (d) out += compileTemplate(d, this.where("description")).render(doc);
+    if (this.numFewshot > 0) out += this.fewshotExamples(doc, fewshot.pool, fewshot.rnd, this.numFewshot);
+    const text = this.docToText(doc);
+    if (typeof text === "number")
+      return out + (this.config.doc_to_choice !== undefined ? this.docToChoice(doc)[text] : String(text));
+    return out + text;
+  }
+
+  /** Few-shot pool and the seeded sampler, created once per task run (lm-eval seed 1234). */
+  async fewshotState(): Promise<FewshotState> {
+    const seed = this.config.assay?.fewshot_seed ?? 1234;
+    const pool = this.numFewshot > 0 ? await loadDocs(this.fewshotFile()) : [];
+    if (this.numFewshot > 0 && pool.length === 0)
+      throw new UserError("num_fewshot > 0 but the few-shot split is empty", this.where("num_fewshot"));
+    return { pool, rnd: new PyRandom(seed) };
+  }
+}
+
+export interface FewshotState {
+  pool: Doc[];
+  rnd: PyRandom;
+}

@@ -6,7 +6,8 @@ import {
   parseRetryAfter,
 } from "../../src/models/openai.js";
 import { DEFAULT_PRICES, mergePrices, priceFor } from "../../src/models/pricing.js";
-import { ProviderError, type Request } from "../../src/models/types.js";
+import { type ModelProvider, ProviderError, type Request } from "../../src/models/types.js";
+import { type OpenAIServer, startOpenAIServer } from "../../src/server/openai_server.js";
 import { UserError } from "../../src/util/errors.js";
 import { type FaultOutcome, type FaultServer, startFaultServer } from "../helpers/fault_server.js";
 
@@ -299,6 +300,157 @@ describe("loglikelihood capability", () => {
     expect(r2.response).toEqual({ kind: "loglikelihood_rolling", logprob: -9 });
     expect(s.log.map((l) => l.body.max_tokens)).toEqual([0, 1, 1]);
     expect(s.log[1].body).toMatchObject({ echo: true, logprobs: 1, temperature: 0, prompt: "abcd" });
+    await p.close();
+    await s.close();
+  });
+});
+
+describe("OpenAI-compatible server: protocol and errors", () => {
+  // A tiny deterministic provider: generates a fixed text; scores one character per token.
+  const stub: ModelProvider = {
+    id: "stub",
+    spec: "stub:model",
+    capabilities: new Set(["generate_until", "loglikelihood", "loglikelihood_rolling"]),
+    async serve(request) {
+      if (request.kind !== "generate_until")
+        throw new ProviderError("stub: generate only", { retryable: false });
+      if (typeof request.prompt !== "string" && request.prompt[0].content === "overloaded") {
+        throw new ProviderError("busy", { retryable: true, retryAfterMs: 3000 });
+      }
+      let text = "The answer is 42. Done";
+      for (const s of request.params.until) if (s && text.includes(s)) text = text.slice(0, text.indexOf(s));
+      text = text.slice(0, request.params.max_gen_toks);
+      return {
+        response: { kind: "generate_until", text },
+        usage: { inputTokens: 3, outputTokens: text.length },
+      };
+    },
+    async scoreText(text, top) {
+      return [...text].map((c, i) => ({
+        token: c,
+        offset: i,
+        logprob: i === 0 ? null : -1,
+        top: top > 0 && i > 0 ? { [c]: -1 } : {},
+        greedy: i > 0,
+      }));
+    },
+  };
+  let server: OpenAIServer;
+  beforeAll(async () => {
+    server = await startOpenAIServer(stub, { modelName: "stub-model" });
+  });
+  afterAll(() => server.close());
+
+  async function post(path: string, body: unknown) {
+    const r = await fetch(`${server.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: r.status, headers: r.headers, json: (await r.json()) as any };
+  }
+
+  it("lists the model", async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const r = await fetch(`${server.url}/models`);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as any).data[0].id).toBe("stub-model");
+  });
+
+  it("answers errors in OpenAI's shape", async () => {
+    const bad = await post("/completions", "{not json");
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ type: "invalid_request_error" });
+    expect(typeof bad.json.error.message).toBe("string");
+    expect("code" in bad.json.error).toBe(true);
+    const missing = await post("/completions", { model: "x" });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error.message).toMatch(/prompt/);
+    const noMessages = await post("/chat/completions", { model: "x" });
+    expect(noMessages.status).toBe(400);
+    expect(noMessages.json.error.message).toMatch(/messages/);
+    const badRole = await post("/chat/completions", { messages: [{ role: "robot", content: "x" }] });
+    expect(badRole.status).toBe(400);
+    const badMax = await post("/completions", { prompt: "x", max_tokens: -1 });
+    expect(badMax.status).toBe(400);
+    expect(badMax.json.error.param).toBe("max_tokens");
+    const unknown = await post("/nope", {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error.code).toBe("unknown_url");
+    const stream = await post("/chat/completions", {
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
+    expect(stream.status).toBe(400);
+    const busy = await post("/chat/completions", { messages: [{ role: "user", content: "overloaded" }] });
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get("retry-after")).toBe("3");
+    expect(busy.json.error.type).toBe("server_error");
+  });
+
+  it("serves completions with stop, echo and logprobs, and usage", async () => {
+    const r = await post("/completions", { prompt: "Q:", max_tokens: 50, stop: ["."], temperature: 0 });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ object: "text_completion", model: "stub-model" });
+    expect(r.json.choices[0]).toMatchObject({
+      index: 0,
+      text: "The answer is 42",
+      logprobs: null,
+      finish_reason: "stop",
+    });
+    expect(r.json.usage).toEqual({ prompt_tokens: 3, completion_tokens: 16, total_tokens: 19 });
+    const e = await post("/completions", { prompt: "abc", max_tokens: 0, echo: true, logprobs: 1 });
+    expect(e.json.choices[0].text).toBe("abc");
+    expect(e.json.choices[0].logprobs).toEqual({
+      tokens: ["a", "b", "c"],
+      token_logprobs: [null, -1, -1],
+      top_logprobs: [null, { b: -1 }, { c: -1 }],
+      text_offset: [0, 1, 2],
+    });
+    expect(e.json.usage).toEqual({ prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 });
+    // Logprobs of generated text only (no echo): offsets continue after the prompt.
+    const g = await post("/completions", { prompt: "ab", max_tokens: 3, logprobs: 0 });
+    expect(g.json.choices[0].text).toBe("The");
+    expect(g.json.choices[0].logprobs.tokens).toEqual(["T", "h", "e"]);
+    expect(g.json.choices[0].logprobs.text_offset).toEqual([2, 3, 4]);
+    const many = await post("/completions", { prompt: ["a", "b"], max_tokens: 3, n: 2 });
+    expect(many.json.choices.map((c: any) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(many.json.usage.prompt_tokens).toBe(6);
+  });
+
+  it("serves chat completions", async () => {
+    const r = await post("/chat/completions", {
+      model: "whatever",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: [{ type: "text", text: "Hi" }] },
+      ],
+      max_tokens: 10,
+    });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ object: "chat.completion", model: "stub-model" });
+    expect(r.json.choices[0]).toMatchObject({
+      index: 0,
+      message: { role: "assistant", content: "The answer" },
+      finish_reason: "length",
+    });
+    expect(r.json.usage).toEqual({ prompt_tokens: 3, completion_tokens: 10, total_tokens: 13 });
+  });
+
+  it("tells a client when the model has no logprobs", async () => {
+    const noScore: ModelProvider = { ...stub, scoreText: undefined };
+    const s = await startOpenAIServer(noScore);
+    const r = await fetch(`${s.url}/completions`, {
+      method: "POST",
+      body: JSON.stringify({ prompt: "abc", echo: true, logprobs: 1, max_tokens: 0 }),
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as any).error.message).toMatch(/logprobs/);
+    // And the openai provider turns that into the capability error.
+    const p = createOpenAIProvider(`openai:m@${s.url}`, { env: {} });
+    const e = await failure(p.serve({ kind: "loglikelihood", context: "a", continuation: "b" }, signal()));
+    expect(e.retryable).toBe(false);
+    expect(e.message).toMatch(/does not return prompt logprobs/);
     await p.close();
     await s.close();
   });

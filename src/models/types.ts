@@ -67,6 +67,8 @@ export interface ModelProvider {
    * OpenAI-compatible server answer completions with echo + logprobs.
    */
   scoreText?(text: string, topLogprobs: number, signal: AbortSignal): Promise<TokenScore[]>;
+  /** USD cost of a request's usage, when the provider has a price for its model. */
+  costFor?(usage: Usage): number | undefined;
   close?(): Promise<void>;
 }
 

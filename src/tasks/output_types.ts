@@ -125,6 +125,21 @@ function scoreMultipleChoice(task: Task, doc: Doc, resps: Response[], metrics: M
   return { scores };
 }
 
+type GenerationScorer = (prediction: string, references: string[]) => SampleValue;
+const scorerCache = new WeakMap<MetricConfig, GenerationScorer | null>();
+
+/** The metric's per-sample scorer, built once per metric_list entry (its options compiled). */
+function generationScorer(m: MetricConfig, file: string): GenerationScorer | null {
+  let scorer = scorerCache.get(m);
+  if (scorer === undefined) {
+    const def = getMetric(m.metric, { file });
+    const { metric: _m, aggregation: _a, higher_is_better: _h, ...options } = m;
+    scorer = def.generation ? def.generation(options) : null;
+    scorerCache.set(m, scorer);
+  }
+  return scorer;
+}
+
 /** Word count as lm-eval's `re.split(r"\s+", doc)`: a leading or trailing space adds an empty word. */
 const countWords = (s: string): number => s.split(/\s+/).length;
 
@@ -176,10 +191,8 @@ export function scoreSample(
         const out = f.apply(texts);
         filtered[f.name] = out;
         for (const m of metrics) {
-          const def = getMetric(m.metric, { file: task.file });
-          if (!def.generation) continue;
-          const { metric, aggregation: _a, higher_is_better: _h, ...options } = m;
-          scores[`${metric},${f.name}`] = def.generation(options)(out[0] ?? "", refs);
+          const scorer = generationScorer(m, task.file);
+          if (scorer) scores[`${m.metric},${f.name}`] = scorer(out[0] ?? "", refs);
         }
       }
       return { scores, filtered };

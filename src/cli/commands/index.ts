@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { register as run } from "./run.js";
+import { register as runs } from "./runs.js";
+import { register as serveModel } from "./serve_model.js";
 
 /** Each command module exports `register(program)`; add new commands to this list. */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [run, runs, serveModel];

@@ -1,0 +1,52 @@
+/** Helpers shared by commands: the store, run lookup, output. */
+import path from "node:path";
+import type { Command } from "commander";
+import { openStore } from "../store/sqlite.js";
+import type { RunRecord, Store } from "../store/types.js";
+import { UserError } from "../util/errors.js";
+
+/** Adds `--store <file>` to a command. */
+export function withStoreOption(cmd: Command): Command {
+  return cmd.option("--store <file>", "SQLite store file (default .assay/assay.db, or $ASSAY_STORE)");
+}
+
+export function storeFrom(opts: { store?: string }): Store {
+  return openStore(opts.store);
+}
+
+export const cacheDirFor = (store: Store): string =>
+  path.join(path.dirname(path.resolve(store.location)), "cache");
+
+/** Finds a run by id or unique id prefix. */
+export async function findRun(store: Store, idOrPrefix: string): Promise<RunRecord> {
+  const exact = await store.getRun(idOrPrefix);
+  if (exact) return exact;
+  const matches = await store.findRuns(idOrPrefix);
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1)
+    throw new UserError(`run id '${idOrPrefix}' is ambiguous`, {
+      field: "run",
+      hint: `matches: ${matches
+        .slice(0, 5)
+        .map((r) => r.id)
+        .join(", ")}`,
+    });
+  throw new UserError(`no run '${idOrPrefix}' in ${store.location}`, {
+    field: "run",
+    hint: "list runs with: assay runs",
+  });
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Parses a positive integer option with a clear error. */
+export function intOption(name: string, min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new UserError(`invalid value '${value}'`, { field: name, expected: `an integer ≥ ${min}` });
+    return n;
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The one place model calls happen: concurrency, retries with exponential backoff and jitter
+ * (honouring Retry-After), per-request timeouts, deduplication and the response cache.
+ */
+import type { ModelProvider, ProviderResult, Request } from "../models/types.js";
+import { ProviderError } from "../models/types.js";
+import type { CachedResponse, Store } from "../store/types.js";
+import { LatencyHistogram } from "./latency.js";
+import { requestKey } from "./request_key.js";
+
+export interface SchedulerOptions {
+  concurrency: number;
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  timeoutMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Injected for tests; defaults to setTimeout and Math.random. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = {
+  concurrency: 16,
+  maxRetries: 6,
+  timeoutMs: 120_000,
+  backoffBaseMs: 500,
+  backoffMaxMs: 30_000,
+};
+
+/** A served request: the result plus where it came from. */
+export interface Served extends ProviderResult {
+  cached: boolean;
+  latencyMs: number;
+}
+
+export interface SchedulerCounters {
+  requests: number;
+  cacheHits: number;
+  deduplicated: number;
+  retries: number;
+  errors: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Scheduler {
+  readonly counters: SchedulerCounters = {
+    requests: 0,
+    cacheHits: 0,
+    deduplicated: 0,
+    retries: 0,
+    errors: 0,
+  };
+  readonly latency: LatencyHistogram;
+  private readonly opts: SchedulerOptions;
+  private active = 0;
+  private waiters: Array<() => void> = [];
+  private inflight = new Map<string, Promise<Served>>();
+  /** Responses not yet written to the store; consulted before it. */
+  private pendingWrites = new Map<string, CachedResponse>();
+  private flushScheduled = false;
+  private flushError: unknown;
+
+  constructor(
+    private readonly provider: ModelProvider,
+    private readonly store: Store,
+    opts: Partial<SchedulerOptions> = {},
+    latency = new LatencyHistogram(),
+  ) {
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+    this.latency = latency;
+  }
+
+  /** Serves a sample's requests: cache first, identical requests once, the rest from the provider. */
+  async serveAll(requests: Request[]): Promise<Served[]> {
+    const keys = requests.map((r) => requestKey(this.provider.id, r));
+    const missing = keys.filter((k) => !this.pendingWrites.has(k) && !this.inflight.has(k));
+    const stored =
+      missing.length > 0 ? await this.store.getCached(missing) : new Map<string, CachedResponse>();
+    return Promise.all(
+      requests.map((req, i) => {
+        const key = keys[i];
+        const hit = this.pendingWrites.get(key) ?? stored.get(key);
+        if (hit) {
+          this.counters.cacheHits++;
+          return { ...hit, cached: true, latencyMs: 0 };
+        }
+        const running = this.inflight.get(key);
+        if (running) {
+          this.counters.deduplicated++;
+          return running.then((s) => ({ ...s, cached: true, latencyMs: 0 }));
+        }
+        const p = this.callWithRetries(req).then((served) => {
+          this.pendingWrites.set(key, { response: served.response, usage: served.usage });
+          this.scheduleFlush();
+          return served;
+        });
+        this.inflight.set(key, p);
+        p.finally(() => this.inflight.delete(key)).catch(() => {});
+        return p;
+      }),
+    );
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < this.opts.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  /** Delay before retry `attempt` (0-based): Retry-After when given, else capped exponential with jitter. */
+  backoffMs(attempt: number, err: ProviderError): number {
+    if (err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, this.opts.backoffMaxMs * 4);
+    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** attempt);
+    return exp * (0.5 + 0.5 * (this.opts.random ?? Math.random)());
+  }
+
+  private async callWithRetries(req: Request): Promise<Served> {
+    await this.acquire();
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const signal = AbortSignal.timeout(this.opts.timeoutMs);
+        const t0 = performance.now();
+        try {
+          this.counters.requests++;
+          const result = await this.provider.serve(req, signal);
+          const latencyMs = performance.now() - t0;
+          this.latency.add(latencyMs);
+          return { ...result, cached: false, latencyMs };
+        } catch (e) {
+          const err = asProviderError(e, signal, this.opts.timeoutMs);
+          if (!err.retryable || attempt >= this.opts.maxRetries) {
+            this.counters.errors++;
+            throw err;
+          }
+          this.counters.retries++;
+          await (this.opts.sleep ?? defaultSleep)(this.backoffMs(attempt, err));
+        }
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.pendingWrites.size >= 512) {
+      this.flushNow();
+      return;
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushNow();
+    });
+  }
+
+  private flushNow(): void {
+    if (this.pendingWrites.size === 0) return;
+    const entries = [...this.pendingWrites].map(([key, value]) => ({ key, value }));
+    this.pendingWrites.clear();
+    this.store.putCached(entries).catch((e) => {
+      this.flushError = e;
+    });
+  }
+
+  /** Writes pending cache entries; call before finishing a run. */
+  async flush(): Promise<void> {
+    this.flushNow();
+    if (this.flushError) throw this.flushError;
+  }
+}
+
+/** Normalizes anything a provider throws; timeouts and aborts are retryable. */
+export function asProviderError(e: unknown, signal: AbortSignal, timeoutMs: number): ProviderError {
+  if (e instanceof ProviderError) return e;
+  const err = e as Error;
+  if (signal.aborted || err?.name === "AbortError" || err?.name === "TimeoutError")
+    return new ProviderError(`request timed out after ${timeoutMs} ms`, { retryable: true });
+  return new ProviderError(err?.message ?? String(e), { retryable: false });
+}

@@ -150,29 +150,68 @@ function encode(references: readonly (readonly string[])[], hypothesis: readonly
   return { refs, hyp, base: Math.max(ids.size, 2) };
 }
 
-function ngramCounts(ids: Int32Array, n: number, base: number): Map<number | string, number> {
-  const counts = new Map<number | string, number>();
-  // Numeric keys are exact while base^n < 2^53; otherwise use strings.
-  const numeric = n * Math.log2(base) < 52;
+function ngramCounts(ids: Int32Array, n: number): Map<string, number> {
+  const counts = new Map<string, number>();
   for (let i = 0; i + n <= ids.length; i++) {
-    let key: number | string;
-    if (numeric) {
-      let k = 0;
-      for (let j = 0; j < n; j++) k = k * base + ids[i + j];
-      key = k;
-    } else key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
+    const key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
 }
 
+/** Sorted numeric n-gram keys, or null when base^n could exceed 2^53 and keys would collide. */
+function sortedNgramKeys(ids: Int32Array, n: number, base: number): Float64Array | null {
+  if (n * Math.log2(base) >= 52) return null;
+  const len = Math.max(0, ids.length - n + 1);
+  const out = new Float64Array(len);
+  for (let i = 0; i < len; i++) {
+    let k = 0;
+    for (let j = 0; j < n; j++) k = k * base + ids[i + j];
+    out[i] = k;
+  }
+  return out.sort();
+}
+
 /** NLTK `modified_precision` as (numerator, denominator), denominator = max(1, hypothesis n-grams). */
 function modifiedPrecisionEncoded(e: Encoded, n: number): [number, number] {
-  const counts = ngramCounts(e.hyp, n, e.base);
-  if (counts.size === 0) return [0, 1];
-  const maxCounts = new Map<number | string, number>();
+  const total = Math.max(0, e.hyp.length - n + 1);
+  if (total === 0) return [0, 1];
+  const h = sortedNgramKeys(e.hyp, n, e.base);
+  if (h === null) return modifiedPrecisionMaps(e, n);
+  // Distinct hypothesis n-grams with their counts, then the largest count in any one reference.
+  const uniq: number[] = [];
+  const cnt: number[] = [];
+  for (let i = 0; i < h.length; i++) {
+    if (i > 0 && h[i] === h[i - 1]) cnt[cnt.length - 1]++;
+    else {
+      uniq.push(h[i]);
+      cnt.push(1);
+    }
+  }
+  const maxRef = new Array<number>(uniq.length).fill(0);
   for (const ref of e.refs) {
-    const rc = ngramCounts(ref, n, e.base);
+    const r = sortedNgramKeys(ref, n, e.base)!;
+    let j = 0;
+    for (let k = 0; k < uniq.length && j < r.length; k++) {
+      while (j < r.length && r[j] < uniq[k]) j++;
+      let c = 0;
+      while (j < r.length && r[j] === uniq[k]) {
+        c++;
+        j++;
+      }
+      if (c > maxRef[k]) maxRef[k] = c;
+    }
+  }
+  let numerator = 0;
+  for (let k = 0; k < uniq.length; k++) numerator += Math.min(cnt[k], maxRef[k]);
+  return [numerator, total];
+}
+
+function modifiedPrecisionMaps(e: Encoded, n: number): [number, number] {
+  const counts = ngramCounts(e.hyp, n);
+  const maxCounts = new Map<string, number>();
+  for (const ref of e.refs) {
+    const rc = ngramCounts(ref, n);
     for (const key of counts.keys()) {
       const c = rc.get(key) ?? 0;
       if (c > (maxCounts.get(key) ?? 0)) maxCounts.set(key, c);

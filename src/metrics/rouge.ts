@@ -56,38 +56,57 @@ class Vocab {
   }
 }
 
-function ngramCounts(ids: Int32Array, n: number, base: number): Map<number | string, number> {
-  const counts = new Map<number | string, number>();
-  // A numeric key is exact while base^n stays below 2^53; otherwise fall back to string keys.
-  const numeric = n * Math.log2(Math.max(base, 2)) < 52;
+function ngramCounts(ids: Int32Array, n: number): Map<string, number> {
+  const counts = new Map<string, number>();
   for (let i = 0; i + n <= ids.length; i++) {
-    let key: number | string;
-    if (numeric) {
-      let k = 0;
-      for (let j = 0; j < n; j++) k = k * base + ids[i + j];
-      key = k;
-    } else {
-      key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
-    }
+    const key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
 }
 
-function scoreNgrams(target: Int32Array, prediction: Int32Array, n: number, base: number): RougeScore {
-  const t = ngramCounts(target, n, base);
-  const p = ngramCounts(prediction, n, base);
-  let inter = 0;
-  let tTotal = 0;
-  for (const [k, c] of t) {
-    tTotal += c;
-    const pc = p.get(k);
-    if (pc !== undefined) inter += Math.min(c, pc);
+/** Sorted numeric n-gram keys, or null when base^n could exceed 2^53 and keys would collide. */
+function sortedNgramKeys(ids: Int32Array, n: number, base: number): Float64Array | null {
+  if (n * Math.log2(Math.max(base, 2)) >= 52) return null;
+  const len = Math.max(0, ids.length - n + 1);
+  const out = new Float64Array(len);
+  for (let i = 0; i < len; i++) {
+    let k = 0;
+    for (let j = 0; j < n; j++) k = k * base + ids[i + j];
+    out[i] = k;
   }
-  let pTotal = 0;
-  for (const c of p.values()) pTotal += c;
-  const precision = inter / Math.max(pTotal, 1);
-  const recall = inter / Math.max(tTotal, 1);
+  return out.sort();
+}
+
+/** Clipped n-gram overlap sum(min(target count, prediction count)). */
+function ngramOverlap(target: Int32Array, prediction: Int32Array, n: number, base: number): number {
+  const t = sortedNgramKeys(target, n, base);
+  const p = sortedNgramKeys(prediction, n, base);
+  let inter = 0;
+  if (t !== null && p !== null) {
+    // Merging two sorted multisets counts each shared key min(a, b) times.
+    let i = 0;
+    let j = 0;
+    while (i < t.length && j < p.length) {
+      if (t[i] === p[j]) {
+        inter++;
+        i++;
+        j++;
+      } else if (t[i] < p[j]) i++;
+      else j++;
+    }
+    return inter;
+  }
+  const tc = ngramCounts(target, n);
+  const pc = ngramCounts(prediction, n);
+  for (const [k, c] of tc) inter += Math.min(c, pc.get(k) ?? 0);
+  return inter;
+}
+
+function scoreNgrams(target: Int32Array, prediction: Int32Array, n: number, base: number): RougeScore {
+  const inter = ngramOverlap(target, prediction, n, base);
+  const precision = inter / Math.max(prediction.length - n + 1, 1);
+  const recall = inter / Math.max(target.length - n + 1, 1);
   return { precision, recall, fmeasure: fmeasure(precision, recall) };
 }
 
@@ -175,9 +194,14 @@ function summaryLevelLcs(refSents: Int32Array[], canSents: Int32Array[]): RougeS
   return { precision, recall, fmeasure: fmeasure(precision, recall) };
 }
 
-function splitSummary(text: string): string[] {
-  // split_summaries=False: sentences are "\n"-separated lines; empty lines are dropped.
-  return text.split("\n").filter((s) => s.length > 0);
+/** Token ids of each "\n"-separated line (split_summaries=False); empty lines are dropped. */
+function sentences(text: string, whole: Int32Array, vocab: Vocab, stem: boolean): Int32Array[] {
+  // A single line tokenises exactly like the whole text.
+  if (!text.includes("\n")) return text.length > 0 ? [whole] : [];
+  return text
+    .split("\n")
+    .filter((s) => s.length > 0)
+    .map((s) => vocab.encode(rougeTokenize(s, stem)));
 }
 
 function parseN(type: string): number {
@@ -201,15 +225,16 @@ export function rougeScore(
   let p: Int32Array | undefined;
   const result: Record<string, RougeScore> = {};
   for (const type of types) {
-    if (type === "rougeLsum") {
-      const rs = splitSummary(target).map((s) => vocab.encode(rougeTokenize(s, stem)));
-      const cs = splitSummary(prediction).map((s) => vocab.encode(rougeTokenize(s, stem)));
-      result[type] = summaryLevelLcs(rs, cs);
-      continue;
-    }
     if (t === undefined || p === undefined) {
       t = vocab.encode(rougeTokenize(target, stem));
       p = vocab.encode(rougeTokenize(prediction, stem));
+    }
+    if (type === "rougeLsum") {
+      result[type] = summaryLevelLcs(
+        sentences(target, t, vocab, stem),
+        sentences(prediction, p, vocab, stem),
+      );
+      continue;
     }
     if (type === "rougeL") result[type] = scoreLcs(t, p);
     else result[type] = scoreNgrams(t, p, parseN(type), vocab.size);

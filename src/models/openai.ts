@@ -225,6 +225,7 @@ export class OpenAIProvider implements ModelProvider {
   private readonly chatUrl: string;
   private echoMaxTokens: 0 | 1;
   private echoMaxTokensKnown: boolean;
+  private chatMaxCompletionTokens = false;
 
   constructor(spec: string, options: OpenAIOptions = {}) {
     const parsed = parseOpenAISpec(spec);
@@ -307,29 +308,43 @@ export class OpenAIProvider implements ModelProvider {
         { retryable: false },
       );
     }
-    const body: Record<string, unknown> = {
-      model: this.model,
-      max_tokens: params.max_gen_toks,
-      temperature: params.temperature,
-    };
+    const body: Record<string, unknown> = { model: this.model, temperature: params.temperature };
+    body[chat && this.chatMaxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = params.max_gen_toks;
     if (chat) body.messages = typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
     else body.prompt = prompt;
     const until = params.until;
     if (until.length > 0) {
-      const stop =
-        until.length <= MAX_STOP ? until.filter(nonEmpty) : until.filter(nonEmpty).slice(0, MAX_STOP);
+      const stop = until.filter(nonEmpty).slice(0, MAX_STOP);
       if (stop.length > 0) body.stop = stop;
     }
     if (params.top_p !== undefined) body.top_p = params.top_p;
     // Distinct samples of one sampled request must differ, so the sample index shifts the seed.
     if (params.seed !== undefined) body.seed = params.seed + (request.sampleIndex ?? 0);
 
-    const json = await this.post(
-      chat ? this.chatPath : this.completionsPath,
-      chat ? this.chatUrl : this.completionsUrl,
-      body,
-      signal,
-    );
+    let json: any;
+    try {
+      json = await this.post(
+        chat ? this.chatPath : this.completionsPath,
+        chat ? this.chatUrl : this.completionsUrl,
+        body,
+        signal,
+      );
+    } catch (e) {
+      // Newer OpenAI models refuse `max_tokens` in chat: switch to `max_completion_tokens` for good.
+      if (
+        !chat ||
+        this.chatMaxCompletionTokens ||
+        !(e instanceof ProviderError) ||
+        e.status !== 400 ||
+        !/max_completion_tokens/.test(e.message)
+      ) {
+        throw e;
+      }
+      this.chatMaxCompletionTokens = true;
+      body.max_completion_tokens = body.max_tokens;
+      delete body.max_tokens;
+      json = await this.post(this.chatPath, this.chatUrl, body, signal);
+    }
     const choice = json?.choices?.[0];
     let text: unknown = chat ? choice?.message?.content : choice?.text;
     if (text === null && chat) text = ""; // e.g. a refusal or tool call: no text content
@@ -493,11 +508,20 @@ export class OpenAIProvider implements ModelProvider {
       throw this.networkError(e, url, signal);
     }
     if (statusCode >= 200 && statusCode < 300) {
+      let json: any;
       try {
-        return JSON.parse(text);
+        json = JSON.parse(text);
       } catch {
         throw this.malformed(`invalid JSON from ${url}: ${text.slice(0, 200)}`);
       }
+      // Some servers report failures as 200 with an error body.
+      if (json?.error && !json.choices) {
+        throw new ProviderError(`openai ${url}: ${apiErrorMessage(text)}`, {
+          retryable: false,
+          status: statusCode,
+        });
+      }
+      return json;
     }
     const message = apiErrorMessage(text);
     // 501 Not Implemented is permanent (e.g. a chat-only server's /completions); other 5xx are transient.

@@ -240,6 +240,27 @@ describe("failure classification against a fault server", () => {
   });
 });
 
+describe("parameter negotiation", () => {
+  it("switches chat requests to max_completion_tokens when max_tokens is refused", async () => {
+    const s = await startFaultServer({
+      plan: (i) => (i === 0 ? "error-400" : "ok"),
+      badRequestMessage:
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+    });
+    const p = createOpenAIProvider(`openai:o3@${s.url}`, { env: {} });
+    const chatReq = { ...GEN, prompt: [{ role: "user", content: "Hi" }] } as Request;
+    expect((await p.serve(chatReq, signal())).response).toEqual({ kind: "generate_until", text: "ok" });
+    await p.serve(chatReq, signal());
+    expect(s.log.map((l) => [l.body.max_tokens, l.body.max_completion_tokens])).toEqual([
+      [8, undefined],
+      [undefined, 8],
+      [undefined, 8],
+    ]);
+    await p.close();
+    await s.close();
+  });
+});
+
 describe("loglikelihood capability", () => {
   const CAPABILITY =
     /does not return prompt logprobs \(completions echo\+logprobs\); loglikelihood tasks need them/;

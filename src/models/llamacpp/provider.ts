@@ -1,0 +1,423 @@
+/**
+ * `llamacpp:<path.gguf>[?threads=N&ctx=N&max_length=N&gpu=auto|false]` and `llamacpp:hf:owner/repo/file.gguf`:
+ * local GGUF models through node-llama-cpp (an optional peer dependency, imported lazily).
+ * Log-likelihoods are exact: float64 log-softmax of the raw logits, tokens split the way
+ * lm-evaluation-harness splits them, rolling windows as lm-eval builds them.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import path from "node:path";
+import { didYouMean, UserError } from "../../util/errors.js";
+import type { ModelProvider, ProviderResult, Request, RequestKind, TokenScore } from "../types.js";
+import { ProviderError } from "../types.js";
+import { Engine, type EngineInfo, type KvType, type ScoredToken } from "./engine.js";
+import { type HfDownloadOptions, type HfRef, parseHfRef, resolveHfModel } from "./hf.js";
+import { type GpuOption, type Importer, loadNodeLlamaCpp } from "./loader.js";
+import { encodePair, makeDisjointWindow, rollingTokenWindows, scoringInput } from "./windows.js";
+
+export { INSTALL_COMMAND, INSTALL_MESSAGE, loadNodeLlamaCpp } from "./loader.js";
+
+export interface LlamaCppOptions {
+  /** Evaluation threads (spec `threads=N`); default: measured once per model at load. */
+  threads?: number;
+  /** Context size (spec `ctx=N`); default min(training context, 4096), at least `maxLength`. */
+  ctx?: number;
+  /** Longest token sequence scored or generated (spec `max_length=N`); default the context size. */
+  maxLength?: number;
+  /** llama.cpp backend (spec `gpu=`); default "auto", which uses the CPU when no GPU binary loads. */
+  gpu?: GpuOption;
+  /** KV cache precision (spec `kv=f32|f16`); default f32, which keeps log-likelihoods exact. */
+  kv?: KvType;
+  /** Flash attention (spec `flash_attn=1`); default off: llama.cpp's CPU kernel works in f16. */
+  flashAttention?: boolean;
+  /** For `hf:` models. */
+  download?: HfDownloadOptions;
+  /** Replaces `import("node-llama-cpp")` (tests). */
+  importer?: Importer;
+}
+
+export interface ParsedLlamaCppSpec {
+  /** Absolute path of a local file, or undefined for `hf:`. */
+  file?: string;
+  hf?: HfRef;
+  options: Pick<LlamaCppOptions, "threads" | "ctx" | "maxLength" | "gpu" | "kv" | "flashAttention">;
+}
+
+const QUERY_KEYS = ["threads", "ctx", "max_length", "gpu", "kv", "flash_attn"];
+
+function positiveInt(spec: string, key: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new UserError(`bad ${key}='${value}' in '${spec}'`, {
+      field: "model",
+      expected: "a positive integer",
+    });
+  }
+  return n;
+}
+
+/** Parses `llamacpp:<path.gguf>[?k=v&...]`; relative paths resolve against `cwd`. */
+export function parseLlamaCppSpec(spec: string, cwd = process.cwd()): ParsedLlamaCppSpec {
+  if (!spec.startsWith("llamacpp:")) {
+    throw new UserError(`not a llamacpp spec: '${spec}'`, {
+      field: "model",
+      expected: "llamacpp:<path.gguf>",
+    });
+  }
+  let rest = spec.slice("llamacpp:".length);
+  const options: ParsedLlamaCppSpec["options"] = {};
+  const q = rest.lastIndexOf("?");
+  if (q >= 0 && /^[a-z_]+=/.test(rest.slice(q + 1))) {
+    for (const [key, value] of new URLSearchParams(rest.slice(q + 1))) {
+      if (key === "threads") options.threads = positiveInt(spec, key, value);
+      else if (key === "ctx") options.ctx = positiveInt(spec, key, value);
+      else if (key === "max_length") options.maxLength = positiveInt(spec, key, value);
+      else if (key === "gpu") {
+        const gpus = ["auto", "false", "cuda", "vulkan", "metal"];
+        if (!gpus.includes(value)) {
+          throw new UserError(`bad gpu='${value}' in '${spec}'`, {
+            field: "model",
+            expected: gpus.join(", "),
+          });
+        }
+        options.gpu = value === "false" ? false : (value as GpuOption);
+      } else if (key === "kv") {
+        if (value !== "f32" && value !== "f16") {
+          throw new UserError(`bad kv='${value}' in '${spec}'`, { field: "model", expected: "f32 or f16" });
+        }
+        options.kv = value;
+      } else if (key === "flash_attn") {
+        if (!["0", "1", "true", "false"].includes(value)) {
+          throw new UserError(`bad flash_attn='${value}' in '${spec}'`, {
+            field: "model",
+            expected: "0 or 1",
+          });
+        }
+        options.flashAttention = value === "1" || value === "true";
+      } else {
+        throw new UserError(`unknown option '${key}' in '${spec}'`, {
+          field: "model",
+          hint: didYouMean(key, QUERY_KEYS),
+        });
+      }
+    }
+    rest = rest.slice(0, q);
+  }
+  if (rest.length === 0) {
+    throw new UserError(`missing model file in '${spec}'`, {
+      field: "model",
+      expected: "llamacpp:<path.gguf> or llamacpp:hf:<owner>/<repo>/<file>.gguf",
+    });
+  }
+  if (rest.startsWith("hf:")) return { hf: parseHfRef(rest), options };
+  return { file: path.resolve(cwd, rest), options };
+}
+
+/** Size plus hashes of the first and last MiB: identifies a model file without reading gigabytes. */
+function fingerprint(file: string): string {
+  const size = statSync(file).size;
+  const h = createHash("sha256").update(String(size));
+  const fd = openSync(file, "r");
+  try {
+    const chunk = Buffer.alloc(Math.min(size, 1 << 20));
+    readSync(fd, chunk, 0, chunk.length, 0);
+    h.update(chunk);
+    readSync(fd, chunk, 0, chunk.length, Math.max(0, size - chunk.length));
+    h.update(chunk);
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+interface EngineEntry {
+  engine: Promise<Engine>;
+  users: number;
+}
+
+// One load per process per file and load options; providers share it and release it on close().
+const engines = new Map<string, EngineEntry>();
+
+/** Result of scoring one continuation, with the tokens it used. */
+export interface LoglikelihoodDetail {
+  logprob: number;
+  isGreedy: boolean;
+  /** Context tokens as fed to the model, BOS included. */
+  contextTokens: number[];
+  continuationTokens: number[];
+  tokenLogprobs: number[];
+}
+
+export class LlamaCppProvider implements ModelProvider {
+  readonly id: string;
+  readonly spec: string;
+  readonly capabilities: ReadonlySet<RequestKind> = new Set<RequestKind>([
+    "loglikelihood",
+    "loglikelihood_rolling",
+    "generate_until",
+  ]);
+  private readonly parsed: ParsedLlamaCppSpec;
+  private readonly options: LlamaCppOptions;
+  private entryKey?: string;
+  private enginePromise?: Promise<Engine>;
+  private closed = false;
+
+  constructor(spec: string, options: LlamaCppOptions = {}) {
+    this.spec = spec;
+    this.parsed = parseLlamaCppSpec(spec);
+    this.options = { ...this.parsed.options, ...stripUndefined(options) };
+    const o = this.options;
+    let ident: string;
+    if (this.parsed.file) {
+      try {
+        ident = `${path.basename(this.parsed.file)}:fp=${fingerprint(this.parsed.file)}`;
+      } catch (e) {
+        throw new UserError(
+          `cannot read model file ${this.parsed.file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+          {
+            field: "model",
+            expected: "a GGUF file",
+          },
+        );
+      }
+    } else {
+      const r = this.parsed.hf!;
+      ident = `hf:${r.owner}/${r.repo}/${r.file}@${r.revision}`;
+    }
+    // Options that change results belong in the identity (threads and gpu change only float rounding).
+    this.id = `llamacpp:${ident}:ctx=${o.ctx ?? "auto"}:max_length=${o.maxLength ?? "auto"}`;
+    if (o.kv === "f16") this.id += ":kv=f16";
+    if (o.flashAttention) this.id += ":flash_attn=1";
+    if (o.maxLength !== undefined && o.ctx !== undefined && o.maxLength > o.ctx) {
+      throw new UserError(`max_length=${o.maxLength} exceeds ctx=${o.ctx} in '${spec}'`, { field: "model" });
+    }
+  }
+
+  /** Loads the model (once per process); later calls return the same engine. */
+  engine(): Promise<Engine> {
+    if (this.closed)
+      return Promise.reject(new ProviderError("llamacpp: provider closed", { retryable: false }));
+    this.enginePromise ??= (async () => {
+      if (this.options.importer) await loadNodeLlamaCpp(this.options.importer);
+      else await loadNodeLlamaCpp();
+      const file = this.parsed.file ?? (await resolveHfModel(this.parsed.hf!, this.options.download));
+      const o = this.options;
+      const key = JSON.stringify([
+        file,
+        o.threads ?? null,
+        o.ctx ?? null,
+        o.maxLength ?? null,
+        String(o.gpu ?? "auto"),
+      ]);
+      let entry = engines.get(key);
+      if (!entry) {
+        const p = Engine.load(file, { threads: o.threads, ctx: o.ctx, minCtx: o.maxLength, gpu: o.gpu });
+        entry = { engine: p, users: 0 };
+        engines.set(key, entry);
+        p.catch(() => engines.delete(key));
+      }
+      entry.users++;
+      this.entryKey = key;
+      return entry.engine;
+    })();
+    this.enginePromise.catch(() => {
+      this.enginePromise = undefined;
+    });
+    return this.enginePromise;
+  }
+
+  /** What was loaded: context size, threads and how they were chosen, BOS handling, chat template. */
+  async info(): Promise<EngineInfo & { maxLength: number }> {
+    const e = await this.engine();
+    return { ...e.info, maxLength: this.maxLength(e) };
+  }
+
+  private maxLength(e: Engine): number {
+    const m = this.options.maxLength ?? e.info.contextSize;
+    if (m > e.info.contextSize) {
+      throw new UserError(`max_length=${m} exceeds the context size ${e.info.contextSize}`, {
+        field: "model",
+      });
+    }
+    return m;
+  }
+
+  /** Text to tokens as the model tokenizes it (no BOS). */
+  async tokenize(text: string): Promise<number[]> {
+    return (await this.engine()).tokenize(text);
+  }
+
+  /** The context and continuation tokens of lm-eval's `_encode_pair`, BOS in front of the context. */
+  async encodePair(
+    context: string,
+    continuation: string,
+  ): Promise<{ context: number[]; continuation: number[] }> {
+    const e = await this.engine();
+    return this.encodePairWith(e, context, continuation);
+  }
+
+  private encodePairWith(
+    e: Engine,
+    context: string,
+    continuation: string,
+  ): { context: number[]; continuation: number[] } {
+    const pair = encodePair((t) => e.tokenize(t), context, continuation);
+    const ctx = e.info.addBos ? [e.info.bos!, ...pair.context] : pair.context;
+    // lm-eval scores an empty context from the prefix token (BOS, else EOS).
+    if (ctx.length === 0) ctx.push(e.info.bos ?? e.info.eos ?? 0);
+    return { context: ctx, continuation: pair.continuation };
+  }
+
+  /** Loglikelihood with the tokens and per-token log-probabilities behind it. */
+  async loglikelihoodDetailed(
+    context: string,
+    continuation: string,
+    signal?: AbortSignal,
+  ): Promise<LoglikelihoodDetail> {
+    const e = await this.engine();
+    const pair = this.encodePairWith(e, context, continuation);
+    const maxLength = this.maxLength(e);
+    if (pair.continuation.length === 0) {
+      return {
+        logprob: 0,
+        isGreedy: true,
+        contextTokens: pair.context,
+        continuationTokens: [],
+        tokenLogprobs: [],
+      };
+    }
+    if (pair.continuation.length > maxLength) {
+      throw new ProviderError(
+        `llamacpp: continuation of ${pair.continuation.length} tokens exceeds max_length ${maxLength}`,
+        { retryable: false },
+      );
+    }
+    const { tokens, firstScored } = scoringInput(pair.context, pair.continuation, maxLength);
+    const scored = await e.exclusive(tokens, () => e.score(tokens, firstScored), signal);
+    return {
+      logprob: sum(scored.map((s) => s.logprob)),
+      isGreedy: scored.every((s) => s.greedy),
+      contextTokens: pair.context,
+      continuationTokens: pair.continuation,
+      tokenLogprobs: scored.map((s) => s.logprob),
+    };
+  }
+
+  /** Every token of `text` scored through lm-eval's disjoint rolling windows from `prefix`. */
+  private async scoreRolling(
+    e: Engine,
+    tokens: number[],
+    prefix: number,
+    top: number,
+    signal?: AbortSignal,
+  ): Promise<ScoredToken[]> {
+    const maxLength = this.maxLength(e);
+    const out: ScoredToken[] = [];
+    for (const w of rollingTokenWindows(tokens, prefix, maxLength).map(makeDisjointWindow)) {
+      const input = scoringInput(w.context, w.continuation, maxLength);
+      out.push(
+        ...(await e.exclusive(input.tokens, () => e.score(input.tokens, input.firstScored, top), signal)),
+      );
+    }
+    return out;
+  }
+
+  async serve(request: Request, signal: AbortSignal): Promise<ProviderResult> {
+    const e = await this.engine();
+    switch (request.kind) {
+      case "loglikelihood": {
+        const d = await this.loglikelihoodDetailed(request.context, request.continuation, signal);
+        return {
+          response: { kind: "loglikelihood", logprob: d.logprob, isGreedy: d.isGreedy },
+          usage: { inputTokens: d.contextTokens.length + d.continuationTokens.length, outputTokens: 0 },
+        };
+      }
+      case "loglikelihood_rolling": {
+        const tokens = e.tokenize(request.text);
+        const prefix = e.info.bos ?? e.info.eos ?? 0;
+        const scored = await this.scoreRolling(e, tokens, prefix, 0, signal);
+        return {
+          response: { kind: "loglikelihood_rolling", logprob: sum(scored.map((s) => s.logprob)) },
+          usage: { inputTokens: tokens.length + 1, outputTokens: 0 },
+        };
+      }
+      case "generate_until": {
+        const prompt =
+          typeof request.prompt === "string"
+            ? [...(e.info.addBos ? [e.info.bos!] : []), ...e.tokenize(request.prompt)]
+            : e.chatTokens(request.prompt);
+        const g = await e.exclusive(
+          prompt,
+          () => e.generate(prompt, request.params, this.maxLength(e), request.sampleIndex ?? 0, signal),
+          signal,
+        );
+        return {
+          response: { kind: "generate_until", text: g.text },
+          usage: { inputTokens: g.promptTokens, outputTokens: g.outputTokens },
+        };
+      }
+      default:
+        throw new ProviderError(`llamacpp: unsupported request kind '${(request as Request).kind}'`, {
+          retryable: false,
+        });
+    }
+  }
+
+  /**
+   * Per-token log-probabilities of `text` from BOS (the first token gets null when the model adds no BOS),
+   * for the OpenAI-compatible server's echo + logprobs. Texts longer than max_length use rolling windows.
+   */
+  async scoreText(text: string, topLogprobs: number, signal: AbortSignal): Promise<TokenScore[]> {
+    const e = await this.engine();
+    const tokens = e.tokenize(text);
+    if (tokens.length === 0) return [];
+    const fromBos = e.info.addBos;
+    const scored = fromBos
+      ? await this.scoreRolling(e, tokens, e.info.bos!, topLogprobs, signal)
+      : await this.scoreRolling(e, tokens.slice(1), tokens[0], topLogprobs, signal);
+    const out: TokenScore[] = [];
+    let offset = 0;
+    const piece = (t: number, i: number) => e.detokenize([t], tokens.slice(Math.max(0, i - 8), i));
+    for (let i = 0; i < tokens.length; i++) {
+      const s = fromBos ? scored[i] : i === 0 ? undefined : scored[i - 1];
+      const token = piece(tokens[i], i);
+      const top: Record<string, number> = {};
+      for (const alt of s?.top ?? []) {
+        const k = piece(alt.token, i);
+        if (!(k in top)) top[k] = alt.logprob;
+      }
+      out.push({ token, offset, logprob: s ? s.logprob : null, top, greedy: s ? s.greedy : false });
+      offset += token.length;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const key = this.entryKey;
+    if (!key || !this.enginePromise) return;
+    const entry = engines.get(key);
+    if (!entry) return;
+    entry.users--;
+    if (entry.users <= 0) {
+      engines.delete(key);
+      await (await entry.engine).dispose();
+    }
+  }
+}
+
+function sum(xs: number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Builds the provider from `llamacpp:<path.gguf>[?threads=N&ctx=N&max_length=N&gpu=...]`. */
+export function createLlamaCppProvider(spec: string, opts: LlamaCppOptions = {}): LlamaCppProvider {
+  return new LlamaCppProvider(spec, opts);
+}

@@ -37,6 +37,12 @@ const elo = computeElo(battles);
 const eloMs = ms(t0);
 console.log(`online Elo: ${eloMs.toFixed(1)} ms, ${Object.keys(elo).length} models`);
 
+{
+  // Same warm-up for aggregation and the fit.
+  const warm = new BattleAggregator();
+  for (const b of battles.slice(0, 50_000)) warm.add(b);
+  fitBradleyTerry(warm.matchups());
+}
 t0 = performance.now();
 const agg = new BattleAggregator();
 for (const b of battles) agg.add(b);

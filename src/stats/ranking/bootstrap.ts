@@ -183,10 +183,17 @@ export function bootstrapBradleyTerry(m: Matchups, opts: BootstrapOptions = {}):
   let failed = 0;
   for (let r = 0; r < rounds; r++) {
     counts.fill(0);
-    for (let d = 0; d < draws; d++) {
-      const u = rng.next() * K;
-      const i = Math.floor(u);
-      counts[u - i < prob[i] ? i : alias[i]]++;
+    if (K < 2 ** 21) {
+      // Row from one 32-bit draw (u·K < 2^53 stays exact), alias coin from another.
+      for (let d = 0; d < draws; d++) {
+        const i = Math.floor((rng.nextU32() * K) / 4294967296);
+        counts[rng.nextU32() / 4294967296 < prob[i] ? i : alias[i]]++;
+      }
+    } else {
+      for (let d = 0; d < draws; d++) {
+        const i = Math.floor(rng.next() * K);
+        counts[rng.next() < prob[i] ? i : alias[i]]++;
+      }
     }
     for (let k = 0; k < K; k++) counts[k] /= draws;
     if (!checkMleExistence(rep).exists) {

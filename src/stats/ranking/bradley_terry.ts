@@ -165,7 +165,7 @@ export function checkMleExistence(m: Matchups): MleExistence {
     if (f.neverLose.length)
       bits.push(`${f.neverLose.join(", ")} never lose${f.neverLose.length === 1 ? "s" : ""}`);
     if (f.neverWin.length)
-      bits.push(`${f.neverWin.join(", ")} never win${f.neverWin.length === 1 ? "s" : ""} or tie`);
+      bits.push(`${f.neverWin.join(", ")} never ${f.neverWin.length === 1 ? "wins or ties" : "win or tie"}`);
     const inner = f.groups.filter(
       (g) => g.length > 1 || (!f.neverLose.includes(g[0]) && !f.neverWin.includes(g[0])),
     );
@@ -332,23 +332,10 @@ export function solveBradleyTerry(m: Matchups, opts: SolveOptions): SolveResult 
   const params = new Float64Array(N);
   if (opts.start) params.set(opts.start.subarray(0, n));
 
-  const logit = (k: number, q: Float64Array): number => {
-    let d = alpha * (q[m.a[k]] - q[m.b[k]]);
-    if (X) for (let j = 0; j < p; j++) d += X[k * p + j] * q[n + j];
-    return d;
-  };
-  const nllAt = (q: Float64Array): number => {
-    let f = 0;
-    for (let k = 0; k < rows; k++) {
-      const w = m.w[k];
-      if (w === 0) continue;
-      const d = logit(k, q);
-      const y = m.y[k];
-      if (y !== 0) f += w * y * softplus(-d);
-      if (y !== 1) f += w * (1 - y) * softplus(d);
-    }
-    return f;
-  };
+  const A = m.a;
+  const B = m.b;
+  const Y = m.y;
+  const W = m.w;
   const penaltyAt = (q: Float64Array): number => {
     let s = 0;
     for (let i = 0; i < n; i++) s += ridge * q[i] * q[i];
@@ -356,23 +343,35 @@ export function solveBradleyTerry(m: Matchups, opts: SolveOptions): SolveResult 
     return s / 2;
   };
 
-  const g = new Float64Array(N);
-  const H = new Float64Array(N * N);
-  const gradHess = (q: Float64Array, withHess: boolean): number => {
-    g.fill(0);
-    if (withHess) H.fill(0);
+  /**
+   * One pass over the rows: returns the negative log-likelihood at q and writes the gradient and
+   * Hessian of the penalised objective into g and H (H skipped when null). One exp and one log1p
+   * per row: with e = exp(−|d|), softplus(±d) = max(±d, 0) + log1p(e) and σ(d) follows from e.
+   */
+  const evaluate = (q: Float64Array, g: Float64Array | null, H: Float64Array | null): number => {
+    if (g) g.fill(0);
+    if (H) H.fill(0);
+    let f = 0;
     for (let k = 0; k < rows; k++) {
-      const w = m.w[k];
+      const w = W[k];
       if (w === 0) continue;
-      const a = m.a[k];
-      const b = m.b[k];
-      const s = sigmoid(logit(k, q));
-      const r = w * (s - m.y[k]);
+      const a = A[k];
+      const b = B[k];
+      let d = alpha * (q[a] - q[b]);
+      if (X) for (let j = 0; j < p; j++) d += X[k * p + j] * q[n + j];
+      const y = Y[k];
+      const e = Math.exp(-Math.abs(d));
+      const l = Math.log1p(e);
+      // y·softplus(−d) + (1 − y)·softplus(d)
+      f += w * (y * (d < 0 ? l - d : l) + (1 - y) * (d > 0 ? d + l : l));
+      if (!g) continue;
+      const s = d >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const r = w * (s - y);
       g[a] += alpha * r;
       g[b] -= alpha * r;
       if (X) for (let j = 0; j < p; j++) g[n + j] += r * X[k * p + j];
-      if (!withHess) continue;
-      const h = w * s * (1 - s);
+      if (!H) continue;
+      const h = (w * e) / ((1 + e) * (1 + e)); // w·σ(d)(1 − σ(d))
       const hb = alpha * alpha * h;
       H[a * N + a] += hb;
       H[b * N + b] += hb;
@@ -386,78 +385,89 @@ export function solveBradleyTerry(m: Matchups, opts: SolveOptions): SolveResult 
           H[a * N + n + j] += c;
           H[(n + j) * N + b] -= c;
           H[b * N + n + j] -= c;
-          for (let l = 0; l <= j; l++) {
-            const v = h * xj * X[k * p + l];
-            H[(n + j) * N + n + l] += v;
-            if (l !== j) H[(n + l) * N + n + j] += v;
+          for (let l2 = 0; l2 <= j; l2++) {
+            const v = h * xj * X[k * p + l2];
+            H[(n + j) * N + n + l2] += v;
+            if (l2 !== j) H[(n + l2) * N + n + j] += v;
           }
         }
       }
     }
-    for (let i = 0; i < n; i++) g[i] += ridge * q[i];
-    for (let j = 0; j < p; j++) g[n + j] += ridgeTheta * q[n + j];
-    let gmax = 0;
-    for (let i = 0; i < N; i++) gmax = Math.max(gmax, Math.abs(g[i]));
-    return gmax;
+    if (g) {
+      for (let i = 0; i < n; i++) g[i] += ridge * q[i];
+      for (let j = 0; j < p; j++) g[n + j] += ridgeTheta * q[n + j];
+    }
+    if (H) {
+      for (let i = 0; i < n; i++) H[i * N + i] += ridge;
+      for (let j = 0; j < p; j++) H[(n + j) * N + n + j] += ridgeTheta;
+    }
+    return f;
+  };
+  const maxAbs = (v: Float64Array): number => {
+    let mx = 0;
+    for (let i = 0; i < v.length; i++) mx = Math.max(mx, Math.abs(v[i]));
+    return mx;
   };
 
-  let f = nllAt(params) + penaltyAt(params);
-  let gmax = gradHess(params, true);
+  let g = new Float64Array(N);
+  let H = new Float64Array(N * N);
+  let gT = new Float64Array(N);
+  let HT = new Float64Array(N * N);
+  const trial = new Float64Array(N);
+  let f = evaluate(params, g, H) + penaltyAt(params);
+  let gmax = maxAbs(g);
   let it = 0;
   let converged = gmax <= tol;
   while (!converged && it < maxIter) {
     it++;
-    for (let i = 0; i < n; i++) H[i * N + i] += ridge;
-    for (let j = 0; j < p; j++) H[(n + j) * N + n + j] += ridgeTheta;
+    // Factorise a copy: H is still needed if the damped retry below runs.
+    const F = Float64Array.from(H);
     if (ridge === 0) {
       // Pin the free shift of each component: add (mean diagonal)/k · 11ᵀ on its block.
       const diag = new Float64Array(count);
-      for (let i = 0; i < n; i++) diag[comp[i]] += H[i * N + i];
+      for (let i = 0; i < n; i++) diag[comp[i]] += F[i * N + i];
       for (let i = 0; i < n; i++) {
         const c = comp[i];
         const add = (diag[c] > 0 ? diag[c] / compSize[c] : 1) / compSize[c];
-        for (let j = 0; j < n; j++) if (comp[j] === c) H[i * N + j] += add;
+        for (let j = 0; j < n; j++) if (comp[j] === c) F[i * N + j] += add;
       }
     }
-    let ok = cholesky(H, N);
-    if (!ok) {
+    const damped = Float64Array.from(F);
+    let factor = F;
+    if (!cholesky(factor, N)) {
       // Saturated rows can make the Hessian numerically singular; retry with a little damping.
-      gradHess(params, true);
       let maxDiag = 0;
-      for (let i = 0; i < N; i++) maxDiag = Math.max(maxDiag, H[i * N + i]);
-      for (let i = 0; i < N; i++) H[i * N + i] += 1e-10 * maxDiag + 1e-300;
-      ok = cholesky(H, N);
-      if (!ok) break;
+      for (let i = 0; i < N; i++) maxDiag = Math.max(maxDiag, damped[i * N + i]);
+      for (let i = 0; i < N; i++) damped[i * N + i] += 1e-10 * maxDiag + 1e-300;
+      if (!cholesky(damped, N)) break;
+      factor = damped;
     }
     const neg = new Float64Array(N);
     for (let i = 0; i < N; i++) neg[i] = -g[i];
-    const step = choleskySolve(H, N, neg);
+    const step = choleskySolve(factor, N, neg);
     let slope = 0;
     for (let i = 0; i < N; i++) slope += g[i] * step[i];
     // Backtracking line search (Armijo); near the optimum f changes below rounding, so a tiny
     // Newton decrement takes the full step.
     const tiny = -slope <= 1e-14 * Math.max(1, Math.abs(f));
     let t = 1;
-    let trial = new Float64Array(N);
     let fTrial = Number.POSITIVE_INFINITY;
+    let accepted = false;
     for (let ls = 0; ls < 60; ls++) {
       for (let i = 0; i < N; i++) trial[i] = params[i] + t * step[i];
-      fTrial = nllAt(trial) + penaltyAt(trial);
-      if (tiny || fTrial <= f + 1e-4 * t * slope) break;
+      fTrial = evaluate(trial, gT, HT) + penaltyAt(trial);
+      if (tiny || fTrial <= f + 1e-4 * t * slope) {
+        accepted = true;
+        break;
+      }
       t /= 2;
     }
-    if (!(fTrial <= f + 1e-4 * t * slope) && !tiny) break;
-    const prevG = gmax;
-    const prev = Float64Array.from(params);
+    if (!accepted) break;
+    const newG = maxAbs(gT);
+    if (tiny && newG >= gmax) break; // at the rounding floor: keep the better point
     params.set(trial);
-    const newG = gradHess(params, true);
-    if (tiny && newG >= prevG) {
-      // At the rounding floor: keep the better point and stop.
-      params.set(prev);
-      gmax = gradHess(params, true);
-      trial = prev;
-      break;
-    }
+    [g, gT] = [gT, g];
+    [H, HT] = [HT, H];
     f = fTrial;
     gmax = newG;
     converged = gmax <= tol;
@@ -472,7 +482,7 @@ export function solveBradleyTerry(m: Matchups, opts: SolveOptions): SolveResult 
   return {
     beta: params.slice(0, n),
     theta: params.slice(n),
-    nll: nllAt(params),
+    nll: evaluate(params, null, null),
     iterations: it,
     maxGradient: gmax,
     converged,

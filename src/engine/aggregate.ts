@@ -5,7 +5,7 @@
  */
 import type { MetricDef } from "../metrics/registry.js";
 import { studentTPpf } from "../stats/distributions.js";
-import type { AggregateValue, SampleRecord } from "../store/types.js";
+import type { AggregateValue } from "../store/types.js";
 
 /** Small seeded PRNG (mulberry32) for reproducible bootstrap draws. */
 export function seededRandom(seed: number): () => number {
@@ -71,10 +71,6 @@ export class RunAggregator {
         a.n++;
       }
     }
-  }
-
-  addSample(s: SampleRecord): void {
-    this.add(s.scores);
   }
 
   result(confidence = 0.95): Record<string, AggregateValue> {

@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { countDocs, streamDocs } from "../data/dataset.js";
 import { DEFAULT_METRICS, getMetric, type MetricDef } from "../metrics/registry.js";
 import type { ModelProvider, Usage } from "../models/types.js";
-import type { RunConfig, RunRecord, RunStats, SampleRecord, Store } from "../store/types.js";
+import type { RunConfig, RunRecord, RunStats, Store } from "../store/types.js";
 import { canonicalJson, type MetricConfig } from "../tasks/config.js";
 import { compileFilters } from "../tasks/filters.js";
 import { buildRequests, scoreSample } from "../tasks/output_types.js";
@@ -17,6 +17,7 @@ import { UserError } from "../util/errors.js";
 import { RunAggregator } from "./aggregate.js";
 import { LatencyHistogram } from "./latency.js";
 import { Scheduler, type SchedulerOptions } from "./scheduler.js";
+import { WriteBatcher } from "./write_batcher.js";
 
 export const ASSAY_VERSION = "0.1.0";
 
@@ -160,20 +161,14 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const completed = await store.completedDocIds(run.id);
   const stats = { ...emptyStats(), ...run.stats };
   const latency = LatencyHistogram.from(stats.latencyHistogram);
-  const scheduler = new Scheduler(provider, store, opts.scheduler, latency);
+  const writes = new WriteBatcher(store);
+  const scheduler = new Scheduler(provider, store, opts.scheduler, latency, writes);
   const concurrency = opts.scheduler?.concurrency ?? 16;
   const started = performance.now();
   const costOf = opts.costOf ?? (() => 0);
 
   let done = completed.size;
   let failure: unknown;
-  let buffer: SampleRecord[] = [];
-  let writeScheduled = false;
-  const writeBuffer = async () => {
-    const rows = buffer;
-    buffer = [];
-    await store.insertSamples(rows);
-  };
   const progress = () =>
     opts.onProgress?.({
       runId: run.id,
@@ -214,7 +209,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
     stats.inputTokens += inputTokens;
     stats.outputTokens += outputTokens;
     stats.cost += cost;
-    buffer.push({
+    writes.addSample({
       runId: run.id,
       docId,
       doc,
@@ -231,16 +226,6 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
       cached,
     });
     done++;
-    if (buffer.length >= 256) await writeBuffer();
-    else if (!writeScheduled) {
-      writeScheduled = true;
-      setImmediate(() => {
-        writeScheduled = false;
-        writeBuffer().catch((e) => {
-          failure ??= e;
-        });
-      });
-    }
   };
 
   // Bounded window of samples in flight: memory does not grow with the dataset.
@@ -274,8 +259,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
     while (inFlight > 0) await new Promise<void>((r) => (wake = r));
   } finally {
     clearInterval(progressTimer);
-    await scheduler.flush();
-    await writeBuffer();
+    await writes.flush();
     progress();
   }
 
@@ -308,7 +292,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   }
 
   const aggregator = new RunAggregator(defs, run.config.seed);
-  for await (const s of store.iterateSamples(run.id)) aggregator.addSample(s);
+  for await (const s of store.iterateScores(run.id)) aggregator.add(s.scores);
   const aggregates = aggregator.result();
   await store.updateRun(run.id, { status: "completed", stats, aggregates, updatedAt, error: undefined });
   return { ...run, status: "completed", stats, aggregates, updatedAt };

@@ -7,6 +7,7 @@ import { ProviderError } from "../models/types.js";
 import type { CachedResponse, Store } from "../store/types.js";
 import { LatencyHistogram } from "./latency.js";
 import { requestKey } from "./request_key.js";
+import { WriteBatcher } from "./write_batcher.js";
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -57,31 +58,33 @@ export class Scheduler {
   private active = 0;
   private waiters: Array<() => void> = [];
   private inflight = new Map<string, Promise<Served>>();
-  /** Responses not yet written to the store; consulted before it. */
-  private pendingWrites = new Map<string, CachedResponse>();
-  private flushScheduled = false;
-  private flushError: unknown;
+  /** Deadlines of running requests; one sweep timer aborts the late ones (cheaper than a timer each). */
+  private deadlines = new Map<AbortController, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+  readonly writes: WriteBatcher;
 
   constructor(
     private readonly provider: ModelProvider,
     private readonly store: Store,
     opts: Partial<SchedulerOptions> = {},
     latency = new LatencyHistogram(),
+    writes?: WriteBatcher,
   ) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
     this.latency = latency;
+    this.writes = writes ?? new WriteBatcher(store);
   }
 
   /** Serves a sample's requests: cache first, identical requests once, the rest from the provider. */
   async serveAll(requests: Request[]): Promise<Served[]> {
     const keys = requests.map((r) => requestKey(this.provider.id, r));
-    const missing = keys.filter((k) => !this.pendingWrites.has(k) && !this.inflight.has(k));
+    const missing = keys.filter((k) => !this.writes.lookup(k) && !this.inflight.has(k));
     const stored =
       missing.length > 0 ? await this.store.getCached(missing) : new Map<string, CachedResponse>();
     return Promise.all(
       requests.map((req, i) => {
         const key = keys[i];
-        const hit = this.pendingWrites.get(key) ?? stored.get(key);
+        const hit = this.writes.lookup(key) ?? stored.get(key);
         if (hit) {
           this.counters.cacheHits++;
           return { ...hit, cached: true, latencyMs: 0 };
@@ -92,8 +95,7 @@ export class Scheduler {
           return running.then((s) => ({ ...s, cached: true, latencyMs: 0 }));
         }
         const p = this.callWithRetries(req).then((served) => {
-          this.pendingWrites.set(key, { response: served.response, usage: served.usage });
-          this.scheduleFlush();
+          this.writes.addCache(key, { response: served.response, usage: served.usage });
           return served;
         });
         this.inflight.set(key, p);
@@ -128,8 +130,10 @@ export class Scheduler {
     await this.acquire();
     try {
       for (let attempt = 0; ; attempt++) {
-        const signal = AbortSignal.timeout(this.opts.timeoutMs);
+        const controller = new AbortController();
+        const signal = controller.signal;
         const t0 = performance.now();
+        this.trackDeadline(controller, t0 + this.opts.timeoutMs);
         try {
           this.counters.requests++;
           const result = await this.provider.serve(req, signal);
@@ -144,6 +148,8 @@ export class Scheduler {
           }
           this.counters.retries++;
           await (this.opts.sleep ?? defaultSleep)(this.backoffMs(attempt, err));
+        } finally {
+          this.deadlines.delete(controller);
         }
       }
     } finally {
@@ -151,32 +157,28 @@ export class Scheduler {
     }
   }
 
-  private scheduleFlush(): void {
-    if (this.pendingWrites.size >= 512) {
-      this.flushNow();
-      return;
-    }
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushNow();
-    });
-  }
-
-  private flushNow(): void {
-    if (this.pendingWrites.size === 0) return;
-    const entries = [...this.pendingWrites].map(([key, value]) => ({ key, value }));
-    this.pendingWrites.clear();
-    this.store.putCached(entries).catch((e) => {
-      this.flushError = e;
-    });
+  private trackDeadline(controller: AbortController, deadline: number): void {
+    this.deadlines.set(controller, deadline);
+    if (this.sweeper) return;
+    const tick = Math.max(5, Math.min(250, this.opts.timeoutMs / 4));
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const [c, d] of this.deadlines)
+        if (d <= now) {
+          this.deadlines.delete(c);
+          c.abort(new DOMException("request timed out", "TimeoutError"));
+        }
+      if (this.deadlines.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, tick);
+    this.sweeper.unref();
   }
 
   /** Writes pending cache entries; call before finishing a run. */
   async flush(): Promise<void> {
-    this.flushNow();
-    if (this.flushError) throw this.flushError;
+    await this.writes.flush();
   }
 }
 

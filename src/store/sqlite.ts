@@ -108,6 +108,7 @@ export class SqliteStore implements Store {
   private stmts: Record<string, Database.Statement>;
   private insertMany: (rows: SampleRecord[]) => void;
   private putMany: (rows: Array<{ key: string; value: CachedResponse }>) => void;
+  private writeMany: (samples: SampleRecord[], cache: Array<{ key: string; value: CachedResponse }>) => void;
 
   constructor(file: string) {
     this.location = file;
@@ -141,36 +142,46 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       iterate: db.prepare("SELECT * FROM samples WHERE run_id = ? ORDER BY doc_id"),
+      iterateScores: db.prepare("SELECT doc_id, scores FROM samples WHERE run_id = ? ORDER BY doc_id").raw(),
       getSample: db.prepare("SELECT * FROM samples WHERE run_id = ? AND doc_id = ?"),
       getCached: db.prepare("SELECT response, usage FROM cache WHERE key = ?"),
       putCached: db.prepare(
         "INSERT OR IGNORE INTO cache (key, response, usage, created_at) VALUES (?, ?, ?, ?)",
       ),
     };
+    const insertOne = (s: SampleRecord) =>
+      this.stmts.insertSample.run(
+        s.runId,
+        s.docId,
+        JSON.stringify(s.doc),
+        s.prompt,
+        JSON.stringify(s.target),
+        JSON.stringify(s.requests),
+        JSON.stringify(s.responses),
+        s.filtered ? JSON.stringify(s.filtered) : null,
+        JSON.stringify(s.scores),
+        s.latencyMs,
+        s.inputTokens,
+        s.outputTokens,
+        s.cost,
+        s.cached,
+      );
+    const putOne = ({ key, value }: { key: string; value: CachedResponse }, now: number) =>
+      this.stmts.putCached.run(key, JSON.stringify(value.response), JSON.stringify(value.usage), now);
     this.insertMany = db.transaction((rows: SampleRecord[]) => {
-      for (const s of rows)
-        this.stmts.insertSample.run(
-          s.runId,
-          s.docId,
-          JSON.stringify(s.doc),
-          s.prompt,
-          JSON.stringify(s.target),
-          JSON.stringify(s.requests),
-          JSON.stringify(s.responses),
-          s.filtered ? JSON.stringify(s.filtered) : null,
-          JSON.stringify(s.scores),
-          s.latencyMs,
-          s.inputTokens,
-          s.outputTokens,
-          s.cost,
-          s.cached,
-        );
+      for (const s of rows) insertOne(s);
     });
     this.putMany = db.transaction((rows: Array<{ key: string; value: CachedResponse }>) => {
       const now = Date.now();
-      for (const { key, value } of rows)
-        this.stmts.putCached.run(key, JSON.stringify(value.response), JSON.stringify(value.usage), now);
+      for (const r of rows) putOne(r, now);
     });
+    this.writeMany = db.transaction(
+      (samples: SampleRecord[], cache: Array<{ key: string; value: CachedResponse }>) => {
+        const now = Date.now();
+        for (const r of cache) putOne(r, now);
+        for (const s of samples) insertOne(s);
+      },
+    );
   }
 
   private migrate(): void {
@@ -242,6 +253,22 @@ export class SqliteStore implements Store {
 
   async insertSamples(samples: SampleRecord[]): Promise<void> {
     if (samples.length > 0) this.insertMany(samples);
+  }
+
+  async writeBatch(batch: {
+    samples: SampleRecord[];
+    cache: Array<{ key: string; value: CachedResponse }>;
+  }): Promise<void> {
+    if (batch.samples.length > 0 || batch.cache.length > 0) this.writeMany(batch.samples, batch.cache);
+  }
+
+  async *iterateScores(
+    runId: string,
+  ): AsyncIterable<{ docId: number; scores: Record<string, number | number[]> }> {
+    for (const [docId, scores] of this.stmts.iterateScores.iterate(runId) as IterableIterator<
+      [number, string]
+    >)
+      yield { docId, scores: JSON.parse(scores) };
   }
 
   async *iterateSamples(runId: string): AsyncIterable<SampleRecord> {

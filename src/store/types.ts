@@ -102,8 +102,15 @@ export interface Store {
   completedDocIds(runId: string): Promise<Set<number>>;
   countSamples(runId: string): Promise<number>;
   insertSamples(samples: SampleRecord[]): Promise<void>;
+  /** Writes samples and cache entries in one transaction. */
+  writeBatch(batch: {
+    samples: SampleRecord[];
+    cache: Array<{ key: string; value: CachedResponse }>;
+  }): Promise<void>;
   /** Streams a run's samples in doc_id order without loading them all. */
   iterateSamples(runId: string): AsyncIterable<SampleRecord>;
+  /** Streams only doc ids and per-sample scores (what aggregation needs), in doc_id order. */
+  iterateScores(runId: string): AsyncIterable<{ docId: number; scores: Record<string, number | number[]> }>;
   getSample(runId: string, docId: number): Promise<SampleRecord | undefined>;
   getCached(keys: string[]): Promise<Map<string, CachedResponse>>;
   putCached(entries: Array<{ key: string; value: CachedResponse }>): Promise<void>;

@@ -5,7 +5,6 @@ import {
   fitLengthControl,
   percentile,
   ranksFromIntervals,
-  SeededRng,
 } from "../../src/stats/ranking/bootstrap.js";
 import {
   checkMleExistence,
@@ -15,6 +14,7 @@ import {
   winProbabilities,
 } from "../../src/stats/ranking/bradley_terry.js";
 import { computeElo } from "../../src/stats/ranking/elo.js";
+import { Rng } from "../../src/stats/rng.js";
 import { UserError } from "../../src/util/errors.js";
 
 const bt = (model_a: string, model_b: string, winner: Battle["winner"]): Battle => ({
@@ -148,15 +148,15 @@ describe("Bradley–Terry", () => {
 });
 
 describe("bootstrap", () => {
-  const rng = new SeededRng(7);
+  const rng = new Rng(7);
   const strength: Record<string, number> = { a: 0.6, b: 0.2, c: 0, d: -0.5 };
   const names = Object.keys(strength);
   const battles: Battle[] = [];
   for (let i = 0; i < 2000; i++) {
-    const x = names[Math.floor(rng.next() * 4)];
-    let y = names[Math.floor(rng.next() * 4)];
-    while (y === x) y = names[Math.floor(rng.next() * 4)];
-    const u = rng.next();
+    const x = names[Math.floor(rng.uniform() * 4)];
+    let y = names[Math.floor(rng.uniform() * 4)];
+    while (y === x) y = names[Math.floor(rng.uniform() * 4)];
+    const u = rng.uniform();
     const p = 1 / (1 + 10 ** (strength[y] - strength[x]));
     battles.push(bt(x, y, u < 0.1 ? "tie" : u < 0.1 + 0.9 * p ? "model_a" : "model_b"));
   }
@@ -200,17 +200,17 @@ describe("bootstrap", () => {
 
 describe("style control", () => {
   it("attributes a length-driven win rate to the length coefficient", () => {
-    const rng = new SeededRng(11);
+    const rng = new Rng(11);
     const battles: Battle[] = [];
     const lengths: [number, number][] = [];
     const models = ["p", "q", "r"];
     for (let i = 0; i < 3000; i++) {
       const x = models[i % 3];
       const y = models[(i + 1) % 3];
-      const la = 100 + 900 * rng.next();
-      const lb = 100 + 900 * rng.next();
+      const la = 100 + 900 * rng.uniform();
+      const lb = 100 + 900 * rng.uniform();
       // Equal models; the longer answer wins 80% of the time.
-      const aWins = la > lb === rng.next() < 0.8;
+      const aWins = la > lb === rng.uniform() < 0.8;
       battles.push(bt(x, y, aWins ? "model_a" : "model_b"));
       lengths.push([la, lb]);
     }

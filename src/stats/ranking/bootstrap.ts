@@ -4,88 +4,9 @@
  * style control (extra covariates such as the length difference in the logistic model).
  */
 import { UserError } from "../../util/errors.js";
+import { Rng, type Seed } from "../rng.js";
 import { type Battle, BattleAggregator, compareNames, type Matchups } from "./battles.js";
 import { type BTOptions, checkMleExistence, componentIds, solveBradleyTerry } from "./bradley_terry.js";
-
-/**
- * Small seeded PRNG (xoshiro128** seeded through splitmix32). Not numpy-compatible: bootstrap
- * intervals are reproducible for a given seed, not identical to FastChat's.
- */
-export class SeededRng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(seed: number) {
-    let x = Math.trunc(seed) >>> 0;
-    // Mix in the high bits so seeds above 2^32 differ too.
-    x = (x ^ Math.trunc(seed / 2 ** 32)) >>> 0;
-    const split = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = split();
-    this.s1 = split();
-    this.s2 = split();
-    this.s3 = split();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-  }
-
-  /** Next 32-bit unsigned integer. */
-  nextU32(): number {
-    const r = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return r;
-  }
-
-  /** Uniform double in [0, 1) with 53 random bits. */
-  next(): number {
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
-
-/** Walker alias table for drawing row indices with probability ∝ weight. */
-function aliasTable(w: Float64Array): { prob: Float64Array; alias: Int32Array } {
-  const K = w.length;
-  let total = 0;
-  for (let i = 0; i < K; i++) total += w[i];
-  const prob = new Float64Array(K);
-  const alias = new Int32Array(K);
-  const scaled = Float64Array.from(w, (x) => (x * K) / total);
-  const small: number[] = [];
-  const large: number[] = [];
-  scaled.forEach((s, i) => {
-    (s < 1 ? small : large).push(i);
-  });
-  while (small.length && large.length) {
-    const s = small.pop()!;
-    const l = large.pop()!;
-    prob[s] = scaled[s];
-    alias[s] = l;
-    scaled[l] = scaled[l] + scaled[s] - 1;
-    (scaled[l] < 1 ? small : large).push(l);
-  }
-  for (const i of large) prob[i] = 1;
-  for (const i of small) prob[i] = 1;
-  for (let i = 0; i < K; i++) if (prob[i] === 1) alias[i] = i;
-  return { prob, alias };
-}
 
 /** numpy.percentile with the default linear interpolation; `sorted` ascending. */
 export function percentile(sorted: ArrayLike<number>, q: number): number {
@@ -113,8 +34,8 @@ export function ranksFromIntervals(
 export interface BootstrapOptions extends BTOptions {
   /** Number of bootstrap replicates (default 100). */
   rounds?: number;
-  /** PRNG seed (default 0). */
-  seed?: number;
+  /** PRNG seed (default 0); see src/stats/rng.ts. Not numpy-compatible: intervals are reproducible, not FastChat's. */
+  seed?: Seed;
   /** Central interval mass (default 0.95: 2.5th and 97.5th percentiles). */
   confidence?: number;
   /** Keep every replicate's ratings in the result (default false). */
@@ -139,7 +60,7 @@ export interface BootstrapResult {
 
 /**
  * Bootstrap percentile intervals: each replicate draws round(Σw) battles from the unique rows
- * with probability ∝ count (a multinomial over rows), refits from the full-data optimum and,
+ * with probability ∝ count (a multinomial over rows, as FastChat), refits from the full-data optimum and,
  * like FastChat, applies the anchor per replicate. Requires a finite MLE on the full data.
  */
 export function bootstrapBradleyTerry(m: Matchups, opts: BootstrapOptions = {}): BootstrapResult {
@@ -175,25 +96,27 @@ export function bootstrapBradleyTerry(m: Matchups, opts: BootstrapOptions = {}):
 
   const full = solveBradleyTerry(m, { alpha, gradTol: opts.gradTol, maxIter: opts.maxIter });
   const point = toRatings(full.beta);
-  const { prob, alias } = aliasTable(m.w);
-  const rng = new SeededRng(opts.seed ?? 0);
+  const rng = new Rng(opts.seed ?? 0);
   const counts = new Float64Array(K);
   const rep: Matchups = { models: m.models, a: m.a, b: m.b, y: m.y, w: counts };
   const samples: Float64Array[] = [];
   let failed = 0;
+  let last = K - 1;
+  while (last > 0 && !(m.w[last] > 0)) last--;
   for (let r = 0; r < rounds; r++) {
-    counts.fill(0);
-    if (K < 2 ** 21) {
-      // Row from one 32-bit draw (u·K < 2^53 stays exact), alias coin from another.
-      for (let d = 0; d < draws; d++) {
-        const i = Math.floor((rng.nextU32() * K) / 4294967296);
-        counts[rng.nextU32() / 4294967296 < prob[i] ? i : alias[i]]++;
+    // Multinomial(draws, w/Σw) as conditional binomials over the rows: O(K·√count), not O(draws).
+    let left = draws;
+    let mass = total;
+    for (let k = 0; k < K; k++) {
+      if (left === 0 || k >= last || !(m.w[k] > 0)) {
+        counts[k] = k === last ? left : 0;
+        if (k === last) left = 0;
+        continue;
       }
-    } else {
-      for (let d = 0; d < draws; d++) {
-        const i = Math.floor(rng.next() * K);
-        counts[rng.next() < prob[i] ? i : alias[i]]++;
-      }
+      const c = rng.binomial(left, Math.min(1, Math.max(0, m.w[k] / mass)));
+      counts[k] = c;
+      left -= c;
+      mass -= m.w[k];
     }
     for (let k = 0; k < K; k++) counts[k] /= draws;
     if (!checkMleExistence(rep).exists) {

@@ -30,7 +30,8 @@ for (let i = facts.length - 1; i > 0; i--) {
 }
 
 const wrong = (sum) => sum + (int(2) ? 1 : -1) * (1 + int(3));
-const line = (f, sum) => `${f.a} plus ${f.b} equals ${sum}.`;
+// Compact enough that a byte 8-gram sees both operands when it predicts the sum.
+const line = (f, sum) => `${f.a}+${f.b}= ${sum}`;
 
 // Corpora: every fact appears in both; only the sums differ.
 writeFileSync(path.join(dir, "corpus_correct.txt"), `${facts.map((f) => line(f, f.sum)).join("\n")}\n`);
@@ -48,7 +49,7 @@ const toDoc = (f) => {
     [choices[i], choices[j]] = [choices[j], choices[i]];
   }
   return {
-    question: `${f.a} plus ${f.b} equals`,
+    question: `${f.a}+${f.b}=`,
     answer: String(f.sum),
     choices,
     label: choices.indexOf(String(f.sum)),

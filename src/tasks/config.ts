@@ -170,23 +170,29 @@ export interface LoadedTaskConfig {
   lineOf: (key: string) => number | undefined;
 }
 
-/** Loads a task YAML, merging `include`d files (the including file wins), and validates it. */
-export function loadTaskConfig(file: string, seen: Set<string> = new Set()): LoadedTaskConfig {
+/** Reads a YAML file and the files it `include`s (the including file wins), without validating. */
+function readMerged(file: string, seen: Set<string>): Loaded & { merged: Record<string, unknown> } {
   const abs = path.resolve(file);
   if (seen.has(abs)) throw new UserError("include cycle", { file, field: "include" });
   seen.add(abs);
-  const { data, lineOf } = parseYamlFile(abs);
+  const loaded = parseYamlFile(abs);
+  const { data, lineOf } = loaded;
   let merged: Record<string, unknown> = {};
   if (data.include !== undefined) {
     if (typeof data.include !== "string")
       throw new UserError("include must be a file path", { file, line: lineOf("include"), field: "include" });
-    const incPath = path.resolve(path.dirname(abs), data.include);
-    merged = { ...loadTaskConfig(incPath, seen).config };
+    merged = { ...readMerged(path.resolve(path.dirname(abs), data.include), seen).merged };
   }
   for (const [k, v] of Object.entries(data)) if (k !== "include") merged[k] = v;
+  return { ...loaded, merged };
+}
+
+/** Loads a task YAML, merging `include`d files (the including file wins), and validates it. */
+export function loadTaskConfig(file: string): LoadedTaskConfig {
+  const { data, lineOf, merged } = readMerged(file, new Set());
   const config = merged as unknown as TaskConfig;
   validateTaskConfig(config, file, lineOf, data);
-  return { config, file, dir: path.dirname(abs), lineOf };
+  return { config, file: path.resolve(file), dir: path.dirname(path.resolve(file)), lineOf };
 }
 
 function validateTaskConfig(

@@ -38,7 +38,8 @@ describe("lm-eval prompt layout", () => {
   it("samples shots with Python's random.Random(1234).sample, advancing per doc", async () => {
     const dir = taskDir({
       "data.jsonl": jsonl,
-      "t.yaml": "task: t\ndataset_path: data.jsonl\nnum_fewshot: 1\ndoc_to_text: '{{q}}='\ndoc_to_target: a\ntarget_delimiter: ''\nfewshot_delimiter: ';'\n",
+      "t.yaml":
+        "task: t\ndataset_path: data.jsonl\nnum_fewshot: 1\ndoc_to_text: '{{q}}='\ndoc_to_target: a\ntarget_delimiter: ''\nfewshot_delimiter: ';'\n",
     });
     const task = new Task(loadTaskConfig(path.join(dir, "t.yaml")));
     const fewshot = await task.fewshotState();
@@ -71,7 +72,9 @@ describe("output types", () => {
   };
 
   it("multiple_choice: acc, acc_norm, acc_bytes, acc_mutual_info and brier_score by hand", () => {
-    const task = mcTask("{metric: acc}, {metric: acc_norm}, {metric: acc_bytes}, {metric: acc_mutual_info}, {metric: brier_score}");
+    const task = mcTask(
+      "{metric: acc}, {metric: acc_norm}, {metric: acc_bytes}, {metric: acc_mutual_info}, {metric: brier_score}",
+    );
     const doc = { q: "x", choices: ["aa", "bbbb", "éé"], label: 2 };
     const metrics = task.config.metric_list!;
     const reqs = buildRequests(task, doc, "ctx", metrics);
@@ -125,13 +128,19 @@ describe("output types", () => {
   it("loglikelihood and loglikelihood_rolling produce the statistics their aggregates need", () => {
     const dir = taskDir({
       "data.jsonl": jsonl,
-      "ll.yaml": "task: ll\ndataset_path: data.jsonl\noutput_type: loglikelihood\ndoc_to_text: q\ndoc_to_target: a\n",
-      "r.yaml": "task: r\ndataset_path: data.jsonl\noutput_type: loglikelihood_rolling\ndoc_to_text: ''\ndoc_to_target: q\n",
+      "ll.yaml":
+        "task: ll\ndataset_path: data.jsonl\noutput_type: loglikelihood\ndoc_to_text: q\ndoc_to_target: a\n",
+      "r.yaml":
+        "task: r\ndataset_path: data.jsonl\noutput_type: loglikelihood_rolling\ndoc_to_text: ''\ndoc_to_target: q\n",
     });
     const ll = new Task(loadTaskConfig(path.join(dir, "ll.yaml")));
     const m = [{ metric: "perplexity" }, { metric: "acc" }];
-    expect(buildRequests(ll, docs[0], "P", m)).toEqual([{ kind: "loglikelihood", context: "P", continuation: " 4" }]);
-    expect(scoreSample(ll, docs[0], [{ kind: "loglikelihood", logprob: -2, isGreedy: true }], m, []).scores).toEqual({
+    expect(buildRequests(ll, docs[0], "P", m)).toEqual([
+      { kind: "loglikelihood", context: "P", continuation: " 4" },
+    ]);
+    expect(
+      scoreSample(ll, docs[0], [{ kind: "loglikelihood", logprob: -2, isGreedy: true }], m, []).scores,
+    ).toEqual({
       "perplexity,none": [-2, 1],
       "acc,none": 1,
     });
@@ -173,7 +182,9 @@ describe("bad task files fail clearly", () => {
   });
 
   it("Python hooks are named", () => {
-    const m = message(load("task: t\ndataset_path: data.jsonl\nprocess_docs: !function utils.process_docs\n"));
+    const m = message(
+      load("task: t\ndataset_path: data.jsonl\nprocess_docs: !function utils.process_docs\n"),
+    );
     expect(m).toContain("process_docs: needs the Python hook 'utils.process_docs'");
   });
 

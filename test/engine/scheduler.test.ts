@@ -8,7 +8,7 @@ import { ProviderError, type Request } from "../../src/models/types.js";
 import { SqliteStore } from "../../src/store/sqlite.js";
 import { type FaultOutcome, type FaultServer, startFaultServer } from "../helpers/fault_server.js";
 
-const gen = (prompt: string): Request => ({
+const gen = (prompt: string): Extract<Request, { kind: "generate_until" }> => ({
   kind: "generate_until",
   prompt,
   params: { until: ["\n"], max_gen_toks: 4, temperature: 0 },

@@ -27,6 +27,8 @@ export interface EngineOptions {
   kv?: KvType;
   /** Flash attention; default off. */
   flashAttention?: boolean;
+  /** Reuse the KV state of a shared token prefix (default true; off only to measure what it saves). */
+  prefixReuse?: boolean;
 }
 
 export type KvType = "f32" | "f16";
@@ -157,12 +159,19 @@ export class Engine {
   private boundary: { pos: number; logprobs: Float64Array; argmax: number } | null = null;
   private template?: Template;
   private closed = false;
+  private readonly prefixReuse: boolean;
 
-  private constructor(model: LlamaModel, context: LlamaContext, info: EngineInfo) {
+  private constructor(model: LlamaModel, context: LlamaContext, info: EngineInfo, prefixReuse: boolean) {
     this.model = model;
     this.context = context;
     this.seq = context.getSequence();
     this.info = info;
+    this.prefixReuse = prefixReuse;
+  }
+
+  /** How many leading tokens of `tokens` the KV state already holds. */
+  private reusable(tokens: readonly number[]): number {
+    return this.prefixReuse ? commonPrefixLength(this.seq.contextTokens as number[], tokens) : 0;
   }
 
   static async load(path: string, opts: EngineOptions = {}): Promise<Engine> {
@@ -205,17 +214,22 @@ export class Engine {
       const md = model.fileInfo.metadata as { tokenizer?: { chat_template?: unknown } };
       const chatTemplate =
         typeof md.tokenizer?.chat_template === "string" ? md.tokenizer.chat_template : undefined;
-      return new Engine(model, context, {
-        path,
-        contextSize,
-        trainContextSize: train,
-        threads: threadInfo.threads,
-        threadChoice: threadInfo.choice,
-        bos: model.tokens.bos,
-        eos: model.tokens.eos,
-        addBos: model.tokens.shouldPrependBosToken && model.tokens.bos !== null,
-        chatTemplate,
-      });
+      return new Engine(
+        model,
+        context,
+        {
+          path,
+          contextSize,
+          trainContextSize: train,
+          threads: threadInfo.threads,
+          threadChoice: threadInfo.choice,
+          bos: model.tokens.bos,
+          eos: model.tokens.eos,
+          addBos: model.tokens.shouldPrependBosToken && model.tokens.bos !== null,
+          chatTemplate,
+        },
+        opts.prefixReuse ?? true,
+      );
     } catch (e) {
       await model.dispose();
       if (e instanceof UserError) throw e;
@@ -245,10 +259,11 @@ export class Engine {
   /** Runs `fn` alone on the sequence; among waiting jobs, the one sharing most of `key` with the KV state goes first. */
   exclusive<T>(key: readonly number[], fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({
+      const job: Job = {
         key,
         passedOver: 0,
         run: async () => {
+          signal?.removeEventListener("abort", onAbort);
           try {
             if (this.closed) throw new ProviderError("llamacpp: model closed", { retryable: false });
             aborted(signal);
@@ -257,7 +272,17 @@ export class Engine {
             reject(asProviderError(e));
           }
         },
-      });
+      };
+      // A request aborted while it waits leaves the queue at once.
+      const onAbort = () => {
+        const i = this.pending.indexOf(job);
+        if (i >= 0) {
+          this.pending.splice(i, 1);
+          reject(new ProviderError("llamacpp: request aborted", { retryable: false }));
+        }
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.push(job);
       this.pump();
     });
   }
@@ -312,7 +337,7 @@ export class Engine {
     }
     const need = firstScored - 1;
     const input = tokens.slice(0, -1);
-    const common = commonPrefixLength(this.seq.contextTokens as number[], input);
+    const common = this.reusable(input);
     const useBoundary = this.boundary?.pos === need && common > need;
     const keep = Math.min(common, useBoundary ? need + 1 : need);
     await this.truncate(keep);
@@ -378,7 +403,7 @@ export class Engine {
     if (prompt.length === 0) prompt = [this.info.bos ?? this.info.eos ?? 0];
     maxGen = Math.min(maxGen, this.seq.contextSize - prompt.length);
     if (maxGen <= 0) return { text: "", promptTokens: prompt.length, outputTokens: 0 };
-    const keep = Math.min(commonPrefixLength(this.seq.contextTokens as number[], prompt), prompt.length - 1);
+    const keep = Math.min(this.reusable(prompt), prompt.length - 1);
     await this.truncate(keep);
     const temperature = params.temperature ?? 0;
     const sampling =

@@ -30,6 +30,8 @@ export interface LlamaCppOptions {
   kv?: KvType;
   /** Flash attention (spec `flash_attn=1`); default off: llama.cpp's CPU kernel works in f16. */
   flashAttention?: boolean;
+  /** Reuse the KV state of shared prefixes (default true); off only for measuring. */
+  prefixReuse?: boolean;
   /** For `hf:` models. */
   download?: HfDownloadOptions;
   /** Replaces `import("node-llama-cpp")` (tests). */
@@ -202,16 +204,19 @@ export class LlamaCppProvider implements ModelProvider {
       else await loadNodeLlamaCpp();
       const file = this.parsed.file ?? (await resolveHfModel(this.parsed.hf!, this.options.download));
       const o = this.options;
-      const key = JSON.stringify([
-        file,
-        o.threads ?? null,
-        o.ctx ?? null,
-        o.maxLength ?? null,
-        String(o.gpu ?? "auto"),
-      ]);
+      const load = {
+        threads: o.threads,
+        ctx: o.ctx,
+        minCtx: o.maxLength,
+        gpu: o.gpu,
+        kv: o.kv,
+        flashAttention: o.flashAttention,
+        prefixReuse: o.prefixReuse,
+      };
+      const key = JSON.stringify([file, load]);
       let entry = engines.get(key);
       if (!entry) {
-        const p = Engine.load(file, { threads: o.threads, ctx: o.ctx, minCtx: o.maxLength, gpu: o.gpu });
+        const p = Engine.load(file, load);
         entry = { engine: p, users: 0 };
         engines.set(key, entry);
         p.catch(() => engines.delete(key));

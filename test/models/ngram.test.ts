@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { combineSeeds, DEFAULT_ORDER, NgramModel } from "../../src/models/ngram/model.js";
 import { NgramProvider, renderChatPrompt } from "../../src/models/ngram/provider.js";
@@ -472,6 +473,7 @@ describe("ngram specs", () => {
     expect(documentsOf("d.jsonl", jsonl)).toEqual(["q1\na1", "q2\na2"]);
     expect(documentsOf("d.jsonl", jsonl, ["answer"])).toEqual(["a1", "a2"]);
     expect(documentsOf("d.json", Buffer.from('[{"t":"x","u":1},"y"]'))).toEqual(["x", "y"]);
+    expect(documentsOf("d.jsonl.gz", gzipSync(jsonl))).toEqual(["q1\na1", "q2\na2"]);
     expect(documentsOf("d.csv", Buffer.from('q,a\nhello,world\n"a, b",c\n'), ["a"])).toEqual(["world", "c"]);
     const bad = (() => {
       try {

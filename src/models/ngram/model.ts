@@ -874,6 +874,7 @@ export class NgramModel {
         if (prev > 255) throw new Error("ngram model data is corrupt (byte)");
         entSym[i] = prev;
         entCount[i] = r.varint();
+        if (entCount[i] < 1) throw new Error("ngram model data is corrupt (count)");
       }
     }
     if (r.pos !== data.length) throw new Error("ngram model data is corrupt (trailing bytes)");

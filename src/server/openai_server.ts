@@ -180,11 +180,25 @@ function noStreaming(body: Record<string, any>): void {
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
-function codePointLength(s: string): number {
-  if (!SURROGATE.test(s)) return s.length;
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
+
+/**
+ * Providers give UTF-16 offsets (JS string indices); OpenAI's `text_offset` counts code points (Python
+ * string indices, as vLLM and others send). Returns the conversion, or null when the two agree.
+ */
+function codePointOffsets(text: string): Int32Array | null {
+  if (!SURROGATE.test(text)) return null;
+  const map = new Int32Array(text.length + 1);
+  let cp = 0;
+  for (let i = 0; i < text.length; i++, cp++) {
+    map[i] = cp;
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) map[++i] = cp;
+    }
+  }
+  map[text.length] = cp;
+  return map;
 }
 
 const CHAT_ROLES = new Set(["system", "user", "assistant"]);
@@ -294,8 +308,10 @@ export async function startOpenAIServer(
       text_offset: number[];
     } | null = null;
     if (logprobs !== null && (echo || generated.length > 0)) {
-      const scores: TokenScore[] = await provider.scoreText!(prompt + generated, logprobs, signal);
-      const promptLen = codePointLength(prompt);
+      const text = prompt + generated;
+      const scores: TokenScore[] = await provider.scoreText!(text, logprobs, signal);
+      const promptLen = prompt.length;
+      const cp = codePointOffsets(text);
       lp = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
       let inPrompt = 0;
       for (const s of scores) {
@@ -306,7 +322,7 @@ export async function startOpenAIServer(
         lp.tokens.push(s.token);
         lp.token_logprobs.push(s.logprob);
         lp.top_logprobs.push(s.logprob === null ? null : s.top);
-        lp.text_offset.push(s.offset);
+        lp.text_offset.push(cp ? cp[s.offset] : s.offset);
       }
       if (maxTokens === 0) promptTokens = inPrompt;
     } else if (logprobs !== null) {

@@ -1,12 +1,18 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NgramProvider } from "../../src/models/ngram/provider.js";
+import { createNgramProvider } from "../../src/models/ngram/spec.js";
 import {
   createOpenAIProvider,
+  cutAtStop,
   type OpenAIProvider,
   parseOpenAISpec,
   parseRetryAfter,
 } from "../../src/models/openai.js";
 import { DEFAULT_PRICES, mergePrices, priceFor } from "../../src/models/pricing.js";
-import { type ModelProvider, ProviderError, type Request } from "../../src/models/types.js";
+import { type ChatMessage, type ModelProvider, ProviderError, type Request } from "../../src/models/types.js";
 import { type OpenAIServer, startOpenAIServer } from "../../src/server/openai_server.js";
 import { UserError } from "../../src/util/errors.js";
 import { type FaultOutcome, type FaultServer, startFaultServer } from "../helpers/fault_server.js";
@@ -474,5 +480,169 @@ describe("OpenAI-compatible server: protocol and errors", () => {
     expect(e.message).toMatch(/does not return prompt logprobs/);
     await p.close();
     await s.close();
+  });
+});
+
+describe("openai provider against the OpenAI-compatible server serving the ngram model", () => {
+  const TRAIN = [
+    "The cat sat on the mat. The dog sat on the log. The cat ate the fish.",
+    "A bird flew over the house. The bird sang a song. Café au lait, naïve façade.",
+    "Rockets 🚀 go up. Stars ✨ shine at night. The cat sat on the mat again.",
+    "Question: What did the cat do?\nAnswer: The cat sat on the mat.",
+  ]
+    .join("\n")
+    .repeat(3);
+  let dir: string;
+  let ngram: NgramProvider;
+  let server: OpenAIServer;
+  let openai: OpenAIProvider;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "assay-openai-"));
+    const file = path.join(dir, "train.txt");
+    writeFileSync(file, TRAIN);
+    ngram = await createNgramProvider(`ngram:${file}?order=4`, { cacheDir: path.join(dir, "cache") });
+    server = await startOpenAIServer(ngram, { modelName: "tiny-ngram" });
+    openai = createOpenAIProvider(`openai:tiny-ngram@${server.url}`, { env: {} });
+  });
+  afterAll(async () => {
+    await openai.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const gen = (prompt: string | ChatMessage[], until: string[] = [], max = 40): Request => ({
+    kind: "generate_until",
+    prompt,
+    params: { until, max_gen_toks: max, temperature: 0 },
+  });
+
+  it("generates like the model itself, via completions and chat", async () => {
+    for (const req of [gen("The cat"), gen("Question: What did the bird do?\nAnswer:", ["\n"])]) {
+      const own = await ngram.serve(req, signal());
+      const viaHttp = await openai.serve(req, signal());
+      expect(viaHttp.response).toEqual(own.response);
+      expect(viaHttp.usage).toEqual(own.usage); // from the server's usage, not estimated
+    }
+    const chat = gen([{ role: "user", content: "What did the cat do?" }], ["\n"]);
+    const own = await ngram.serve(chat, signal());
+    const viaHttp = await openai.serve(chat, signal());
+    expect((own.response as { text: string }).text.length).toBeGreaterThan(0);
+    expect(viaHttp.response).toEqual(own.response);
+    expect(viaHttp.usage).toEqual(own.usage);
+  });
+
+  it("honours stop sequences, more than four of them too", async () => {
+    const free = (await ngram.serve(gen("The dog", [], 60), signal())).response as { text: string };
+    expect(free.text).toContain("cat");
+    const stopped = await openai.serve(gen("The dog", ["cat"], 60), signal());
+    expect(stopped.response).toEqual({
+      kind: "generate_until",
+      text: free.text.slice(0, free.text.indexOf("cat")),
+    });
+    // Five stops: the server sees four; the fifth ("on") is applied locally and cuts earliest.
+    const until = ["XX", "YY", "ZZ", "cat", "on"];
+    const many = await openai.serve(gen("The dog", until, 60), signal());
+    expect(free.text.indexOf("on")).toBeLessThan(free.text.indexOf("cat"));
+    expect(many.response).toEqual({ kind: "generate_until", text: cutAtStop(free.text, ["on"]) });
+    const last = (await ngram.serve(gen("The dog", ["XX", "YY", "ZZ", "cat"], 60), signal())).response;
+    expect(last).toEqual({ kind: "generate_until", text: free.text.slice(0, free.text.indexOf("cat")) });
+  });
+
+  const PAIRS: Array<[string, string]> = [
+    ["The cat", " sat on the mat"],
+    ["The cat", " flew over the fish"],
+    ["Question: What did the cat do?\nAnswer:", " The cat sat on the mat."],
+    ["Café au", " lait, naïve"],
+    ["Rockets", " 🚀 go up"],
+    ["Rockets 🚀", " go up. Stars ✨"],
+    ["Rock", "ets"],
+    ["x", "y"],
+  ];
+
+  it("loglikelihood via echo+logprobs equals the model's own", async () => {
+    let greedySeen = 0;
+    for (const [context, continuation] of PAIRS) {
+      const req: Request = { kind: "loglikelihood", context, continuation };
+      const own = await ngram.serve(req, signal());
+      const viaHttp = await openai.serve(req, signal());
+      if (own.response.kind !== "loglikelihood" || viaHttp.response.kind !== "loglikelihood")
+        throw new Error();
+      expect(Math.abs(viaHttp.response.logprob - own.response.logprob)).toBeLessThan(1e-9);
+      expect(viaHttp.response.isGreedy).toBe(own.response.isGreedy);
+      if (own.response.isGreedy) greedySeen++;
+      expect(viaHttp.usage.inputTokens).toBe(Buffer.byteLength(context + continuation));
+      expect(viaHttp.usage).not.toHaveProperty("estimated");
+    }
+    // Both outcomes of is_greedy are exercised: a greedy continuation is the model's own output.
+    const cont = ((await ngram.serve(gen("The bird", [], 12), signal())).response as { text: string }).text;
+    const own = await ngram.serve(
+      { kind: "loglikelihood", context: "The bird", continuation: cont },
+      signal(),
+    );
+    const viaHttp = await openai.serve(
+      { kind: "loglikelihood", context: "The bird", continuation: cont },
+      signal(),
+    );
+    expect(own.response).toMatchObject({ isGreedy: true });
+    expect(viaHttp.response).toMatchObject({ isGreedy: true });
+    expect(greedySeen).toBeLessThan(PAIRS.length);
+  });
+
+  it("moves the context's trailing whitespace into the continuation, as lm-eval does", async () => {
+    const viaHttp = await openai.serve(
+      { kind: "loglikelihood", context: "The cat ", continuation: "sat" },
+      signal(),
+    );
+    const own = await ngram.serve(
+      { kind: "loglikelihood", context: "The cat", continuation: " sat" },
+      signal(),
+    );
+    expect((viaHttp.response as { logprob: number }).logprob).toBeCloseTo(
+      (own.response as { logprob: number }).logprob,
+      9,
+    );
+  });
+
+  it("loglikelihood_rolling equals the model's own", async () => {
+    for (const text of ["The cat sat on the mat.", "Rockets 🚀 go up. Café!", "zzz qqq"]) {
+      const req: Request = { kind: "loglikelihood_rolling", text };
+      const own = await ngram.serve(req, signal());
+      const viaHttp = await openai.serve(req, signal());
+      if (own.response.kind !== "loglikelihood_rolling" || viaHttp.response.kind !== "loglikelihood_rolling")
+        throw new Error();
+      expect(Math.abs(viaHttp.response.logprob - own.response.logprob)).toBeLessThan(1e-9);
+    }
+  });
+
+  it("answers echo+logprobs with code-point offsets and byte tokens", async () => {
+    const r = await fetch(`${server.url}/completions`, {
+      method: "POST",
+      body: JSON.stringify({ prompt: "a🚀b", echo: true, logprobs: 2, max_tokens: 0 }),
+    });
+    const lp = ((await r.json()) as any).choices[0].logprobs;
+    expect(lp.tokens).toEqual(["a", "bytes:\\xf0", "bytes:\\x9f", "bytes:\\x9a", "bytes:\\x80", "b"]);
+    expect(lp.text_offset).toEqual([0, 1, 1, 1, 1, 2]);
+    expect(Object.keys(lp.top_logprobs[1])).toHaveLength(2);
+  });
+
+  it("serves many concurrent requests", async () => {
+    const reqs: Request[] = [];
+    for (let i = 0; i < 300; i++) {
+      reqs.push(
+        i % 3 === 0
+          ? gen(`The cat ${i}`, ["."], 10)
+          : i % 3 === 1
+            ? { kind: "loglikelihood", context: `The ${i}`, continuation: " cat" }
+            : { kind: "loglikelihood_rolling", text: `The dog ${i}` },
+      );
+    }
+    const viaHttp = await Promise.all(reqs.map((r) => openai.serve(r, signal())));
+    const own = await Promise.all(reqs.map((r) => ngram.serve(r, signal())));
+    for (let i = 0; i < reqs.length; i++) {
+      const a = viaHttp[i].response as any;
+      const b = own[i].response as any;
+      if (a.kind === "generate_until") expect(a).toEqual(b);
+      else expect(Math.abs(a.logprob - b.logprob)).toBeLessThan(1e-9);
+    }
   });
 });

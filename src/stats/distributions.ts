@@ -186,7 +186,8 @@ function erfc(x: number): number {
       den = (den + ERF_D[i]) * y;
     }
     r = (expMinusSquare(y) * (num + ERF_C[7])) / (den + ERF_D[7]);
-  } else if (y >= 26.6) {
+  } else if (y >= 27.3) {
+    // erfc underflows even the subnormal range here.
     r = 0;
   } else {
     const ysq = 1 / (y * y);

@@ -160,12 +160,21 @@ export function bcaInterval(
     else if (replicates[i] === estimate) equal++;
   }
   const z0 = normalPpf((below + 0.5 * equal) / b);
+  if (!Number.isFinite(z0)) {
+    // Every replicate on one side of the estimate: BCa is undefined (scipy gives NaN); report the
+    // percentile interval instead of NaN.
+    const alpha = (1 - confidence) / 2;
+    return {
+      lower: quantileSorted(replicates, alpha),
+      upper: quantileSorted(replicates, 1 - alpha),
+      bias: z0,
+    };
+  }
   const alpha = (1 - confidence) / 2;
   const adjust = (zAlpha: number): number => {
     const num = z0 + zAlpha;
     return normalCdf(z0 + num / (1 - acceleration * num));
   };
-  // z0 is infinite when every replicate lies on one side; the interval then degenerates like scipy's.
   const lowerQ = adjust(normalPpf(alpha));
   const upperQ = adjust(normalPpf(1 - alpha));
   return { lower: quantileSorted(replicates, lowerQ), upper: quantileSorted(replicates, upperQ), bias: z0 };
@@ -279,6 +288,9 @@ export function bootstrapCi(values: ArrayLike<number>, options: BootstrapOptions
   if (values.length < 2) throw new RangeError("bootstrap needs at least 2 samples");
   if (!(rounds >= 2) || !Number.isInteger(rounds)) throw new RangeError(`rounds must be an integer >= 2`);
   const x = Float64Array.from(values as ArrayLike<number>);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new RangeError(`bootstrap values must be finite (index ${i}: ${x[i]})`);
+  }
   const statistic = options.statistic;
   const estimate = statistic ? statistic(Float64Array.from(x)) : mean(x);
   const replicates = bootstrapReplicates(x, rounds, new Rng(options.seed ?? 0), statistic);
@@ -305,7 +317,8 @@ export interface ClusteredStderr extends MeanStderr {
 /**
  * Cluster-robust (CR1) standard error of the mean: sqrt(G/(G−1) · Σ_g (Σ_{i∈g} (xᵢ − x̄))²) / n, which is
  * what an intercept-only OLS with cov_type="cluster" reports (statsmodels' default small-sample
- * correction). With one sample per cluster it equals the usual stderr. correction=false drops G/(G−1).
+ * correction). With one sample per cluster it equals the usual stderr. correction=false drops G/(G−1);
+ * with a single cluster the corrected SE is NaN.
  */
 export function clusteredStderr(
   values: ArrayLike<number>,

@@ -175,3 +175,18 @@ describe("clustered and pooled standard errors", () => {
     close(r.concatenatedStderr, meanStderr([1, 0, 1, 1, 0, 0, 1, 0, 1, 1]).stderr);
   });
 });
+
+describe("bootstrap edge cases", () => {
+  it("constant data gives a zero-width interval; non-finite values are rejected", () => {
+    const r = bootstrapCi([2, 2, 2, 2], { rounds: 200 });
+    expect([r.lower, r.upper]).toEqual([2, 2]);
+    expect(() => bootstrapCi([1, Number.NaN, 2])).toThrow(RangeError);
+  });
+
+  it("BCa falls back to percentiles when every replicate is on one side", () => {
+    const reps = Float64Array.from([1, 2, 3, 4, 5]);
+    const r = bcaInterval(0, reps, 0.1, 0.9);
+    expect(r.bias).toBe(Number.NEGATIVE_INFINITY);
+    expect([r.lower, r.upper]).toEqual([1.2, 4.8]);
+  });
+});

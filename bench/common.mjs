@@ -60,3 +60,37 @@ export function startInstantServerProcess() {
 export function benchLine(obj) {
   console.log(`BENCH ${JSON.stringify(obj)}`);
 }
+
+/** Writes an n-sample loglikelihood task over short generated sentences and a training corpus. */
+export async function writeLoglikelihoodTask(dir, n, name = "bench_ll") {
+  const words = ["red", "blue", "cat", "dog", "runs", "sleeps", "fast", "slowly", "the", "a"];
+  const data = path.join(dir, `${name}.jsonl`);
+  const out = createWriteStream(data);
+  for (let i = 0; i < n; i++) {
+    const w = (k) => words[(i * 7 + k * 13 + Math.floor(i / 10)) % words.length];
+    const line = `{"q":"the ${w(1)} ${w(2)} number ${i}","a":"${w(3)}"}\n`;
+    if (!out.write(line)) await new Promise((r) => out.once("drain", r));
+  }
+  await new Promise((r) => out.end(r));
+  const corpus = path.join(dir, "corpus.txt");
+  writeFileSync(
+    corpus,
+    Array.from(
+      { length: 2000 },
+      (_, i) => `the ${words[i % 10]} ${words[(i * 3) % 10]} ${words[(i * 7) % 10]}`,
+    ).join("\n"),
+  );
+  const yaml = path.join(dir, `${name}.yaml`);
+  writeFileSync(
+    yaml,
+    [
+      `task: ${name}`,
+      `dataset_path: ${name}.jsonl`,
+      "output_type: loglikelihood",
+      "doc_to_text: q",
+      "doc_to_target: a",
+      "",
+    ].join("\n"),
+  );
+  return { yaml, corpus };
+}

@@ -245,7 +245,9 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
       const prompt = task.prompt(doc, fewshot);
       if (completed.has(docId)) continue;
       if (failure !== undefined || opts.signal?.aborted) break;
-      while (inFlight >= window) await new Promise<void>((r) => (wake = r));
+      // When the window is full, refill in bulk once half of it has drained, so cache lookups and
+      // writes batch across samples instead of going one by one.
+      if (inFlight >= window) while (inFlight > window / 2) await new Promise<void>((r) => (wake = r));
       inFlight++;
       processDoc(docId, doc, prompt)
         .catch((e) => {

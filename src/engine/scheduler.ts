@@ -61,6 +61,9 @@ export class Scheduler {
   /** Deadlines of running requests; one sweep timer aborts the late ones (cheaper than a timer each). */
   private deadlines = new Map<AbortController, number>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** Cache lookups of all samples started in one event-loop turn go to the store as one query. */
+  private lookupKeys: string[] = [];
+  private lookupBatch: Promise<Map<string, CachedResponse>> | undefined;
   readonly writes: WriteBatcher;
 
   constructor(
@@ -79,8 +82,7 @@ export class Scheduler {
   async serveAll(requests: Request[]): Promise<Served[]> {
     const keys = requests.map((r) => requestKey(this.provider.id, r));
     const missing = keys.filter((k) => !this.writes.lookup(k) && !this.inflight.has(k));
-    const stored =
-      missing.length > 0 ? await this.store.getCached(missing) : new Map<string, CachedResponse>();
+    const stored = missing.length > 0 ? await this.lookup(missing) : new Map<string, CachedResponse>();
     return Promise.all(
       requests.map((req, i) => {
         const key = keys[i];
@@ -103,6 +105,19 @@ export class Scheduler {
         return p;
       }),
     );
+  }
+
+  private lookup(keys: string[]): Promise<Map<string, CachedResponse>> {
+    for (const k of keys) this.lookupKeys.push(k);
+    this.lookupBatch ??= new Promise((resolve, reject) =>
+      setImmediate(() => {
+        const batch = this.lookupKeys;
+        this.lookupKeys = [];
+        this.lookupBatch = undefined;
+        this.store.getCached(batch).then(resolve, reject);
+      }),
+    );
+    return this.lookupBatch;
   }
 
   private async acquire(): Promise<void> {

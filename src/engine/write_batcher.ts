@@ -1,6 +1,6 @@
 /**
- * Collects finished samples and new cache entries and writes them to the store together, once per
- * event-loop turn (or every `maxPending` items), so a run commits a few transactions per second
+ * Collects finished samples and new cache entries and writes them to the store together, every ~10 ms
+ * (or every `maxPending` items), so a run commits a few transactions per second
  * rather than one per response. Pending cache entries answer lookups until they are written.
  */
 import type { CachedResponse, SampleRecord, Store } from "../store/types.js";
@@ -13,7 +13,7 @@ export class WriteBatcher {
 
   constructor(
     private readonly store: Store,
-    private readonly maxPending = 512,
+    private readonly maxPending = 2048,
   ) {}
 
   lookup(key: string): CachedResponse | undefined {
@@ -37,10 +37,11 @@ export class WriteBatcher {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    // At most one commit per ~10 ms: a crash loses at most that much work, and commits stay cheap.
+    setTimeout(() => {
       this.scheduled = false;
       this.write();
-    });
+    }, 10);
   }
 
   private write(): void {

@@ -145,6 +145,10 @@ export class SqliteStore implements Store {
       iterateScores: db.prepare("SELECT doc_id, scores FROM samples WHERE run_id = ? ORDER BY doc_id").raw(),
       getSample: db.prepare("SELECT * FROM samples WHERE run_id = ? AND doc_id = ?"),
       getCached: db.prepare("SELECT response, usage FROM cache WHERE key = ?"),
+      // One statement for a whole batch of keys: far cheaper than a call per key.
+      getCachedMany: db
+        .prepare("SELECT key, response, usage FROM cache WHERE key IN (SELECT value FROM json_each(?))")
+        .raw(),
       putCached: db.prepare(
         "INSERT OR IGNORE INTO cache (key, response, usage, created_at) VALUES (?, ?, ?, ?)",
       ),
@@ -282,10 +286,13 @@ export class SqliteStore implements Store {
 
   async getCached(keys: string[]): Promise<Map<string, CachedResponse>> {
     const out = new Map<string, CachedResponse>();
-    for (const key of keys) {
-      const r = this.stmts.getCached.get(key) as Row | undefined;
-      if (r) out.set(key, { response: JSON.parse(r.response), usage: JSON.parse(r.usage) });
+    if (keys.length === 1) {
+      const r = this.stmts.getCached.get(keys[0]) as Row | undefined;
+      if (r) out.set(keys[0], { response: JSON.parse(r.response), usage: JSON.parse(r.usage) });
+      return out;
     }
+    for (const [key, response, usage] of this.stmts.getCachedMany.all(JSON.stringify(keys)) as string[][])
+      out.set(key, { response: JSON.parse(response), usage: JSON.parse(usage) });
     return out;
   }
 

@@ -67,7 +67,7 @@ const countSamples = (db: string): number => {
   try {
     const conn = new Database(db, { readonly: true, fileMustExist: true });
     try {
-      return conn.prepare("SELECT count(*) AS n FROM samples").get()!.n as number;
+      return (conn.prepare("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
     } finally {
       conn.close();
     }

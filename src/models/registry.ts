@@ -17,6 +17,7 @@ const FACTORIES: Record<string, Factory> = {
       cacheDir: path.join(ctx.cacheDir, "ngram"),
     }),
   openai: async (spec) => (await import("./openai.js")).createOpenAIProvider(spec),
+  anthropic: async (spec) => (await import("./anthropic.js")).createAnthropicProvider(spec),
   llamacpp: async (spec) => (await import("./llamacpp/provider.js")).createLlamaCppProvider(spec),
 };
 

@@ -1,0 +1,294 @@
+/**
+ * `anthropic:<model>[@<base url>]`: Anthropic's Messages API (POST /v1/messages). Generation only: the
+ * API returns no token log-probabilities. Failures are classified for the scheduler, never retried here.
+ */
+import { Pool } from "undici";
+import { UserError } from "../util/errors.js";
+import { apiErrorMessage, cutAtStop, parseRetryAfter } from "./openai.js";
+import { mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
+import {
+  type ChatMessage,
+  type ModelProvider,
+  ProviderError,
+  type ProviderResult,
+  type Request,
+  type RequestKind,
+  type Usage,
+} from "./types.js";
+
+export interface AnthropicOptions {
+  /** Model name sent to the API (overrides the spec's). */
+  model?: string;
+  /** Default: spec `@url`, then `ANTHROPIC_BASE_URL`, then https://api.anthropic.com. */
+  baseUrl?: string;
+  /** Default: `ANTHROPIC_API_KEY`. */
+  apiKey?: string;
+  /** `anthropic-version` header (default 2023-06-01). */
+  version?: string;
+  /** Maximum open connections (default 64). */
+  connections?: number;
+  /** Price overrides, USD per 1M tokens, merged over the defaults; `null` drops a model. */
+  prices?: Record<string, Price | null>;
+  /** Extra headers sent with every request (e.g. `anthropic-beta`). */
+  headers?: Record<string, string>;
+  /** Environment to read defaults from (tests); default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+const DEFAULT_BASE_URL = "https://api.anthropic.com";
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** List prices, USD per 1M tokens (2025); override in config rather than trust them for billing. */
+export const ANTHROPIC_PRICES: PriceTable = {
+  "claude-opus-4": { input: 15, output: 75 },
+  "claude-opus-4-1": { input: 15, output: 75 },
+  "claude-sonnet-4": { input: 3, output: 15 },
+  "claude-3-7-sonnet": { input: 3, output: 15 },
+  "claude-3-5-sonnet": { input: 3, output: 15 },
+  "claude-3-5-haiku": { input: 0.8, output: 4 },
+  "claude-3-opus": { input: 15, output: 75 },
+  "claude-3-sonnet": { input: 3, output: 15 },
+  "claude-3-haiku": { input: 0.25, output: 1.25 },
+};
+
+export const ANTHROPIC_CAPABILITY_MESSAGE =
+  "the Anthropic Messages API returns no token log-probabilities, so it serves generate_until only; " +
+  "loglikelihood tasks need an openai (completions echo), ngram or llamacpp model";
+
+const KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>(["generate_until"]);
+const NETWORK_NON_RETRYABLE = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
+
+/** `anthropic:<model>` or `anthropic:<model>@http://host:port`. */
+export function parseAnthropicSpec(spec: string): { model: string; baseUrl?: string } {
+  if (!spec.startsWith("anthropic:"))
+    throw new UserError(`not an anthropic spec: '${spec}'`, {
+      field: "model",
+      expected: "anthropic:<model>[@<url>]",
+    });
+  let rest = spec.slice("anthropic:".length);
+  let baseUrl: string | undefined;
+  const at = rest.search(/@https?:\/\//);
+  if (at >= 0) {
+    baseUrl = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  if (rest.length === 0)
+    throw new UserError(`missing model name in '${spec}'`, {
+      field: "model",
+      expected: "anthropic:<model>[@<url>], e.g. anthropic:claude-3-5-haiku-latest",
+    });
+  return { model: rest, baseUrl };
+}
+
+export function createAnthropicProvider(spec: string, options: AnthropicOptions = {}): AnthropicProvider {
+  return new AnthropicProvider(spec, options);
+}
+
+/** System messages go to the top-level `system` field; the API takes only user/assistant turns. */
+export function toMessagesBody(prompt: string | ChatMessage[]): {
+  system?: string;
+  messages: Array<{ role: "user" | "assistant"; content: string }>;
+} {
+  if (typeof prompt === "string") return { messages: [{ role: "user", content: prompt }] };
+  const system: string[] = [];
+  const messages: Array<{ role: "user" | "assistant"; content: string }> = [];
+  for (const m of prompt) {
+    if (m.role === "system") system.push(m.content);
+    else messages.push({ role: m.role, content: m.content });
+  }
+  return system.length > 0 ? { system: system.join("\n\n"), messages } : { messages };
+}
+
+export class AnthropicProvider implements ModelProvider {
+  readonly id: string;
+  readonly spec: string;
+  readonly capabilities = KINDS;
+  readonly model: string;
+  readonly baseUrl: string;
+  readonly prices: PriceTable;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
+
+  constructor(spec: string, options: AnthropicOptions = {}) {
+    const parsed = parseAnthropicSpec(spec);
+    const env = options.env ?? process.env;
+    this.spec = spec;
+    this.model = options.model ?? parsed.model;
+    const raw = parsed.baseUrl ?? options.baseUrl ?? env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL;
+    let url: URL;
+    try {
+      url = new URL(raw);
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("protocol");
+    } catch {
+      throw new UserError(`invalid base URL '${raw}'`, {
+        field: "base_url",
+        expected: "http(s)://host[:port], e.g. https://api.anthropic.com",
+      });
+    }
+    // Both `https://host` and `https://host/v1` are accepted; the endpoint is always <...>/v1/messages.
+    const prefix = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.baseUrl = `${url.origin}${prefix}`;
+    this.path = `${prefix}/v1/messages`;
+    this.url = `${url.origin}${this.path}`;
+    this.id = `anthropic:${this.baseUrl}:${this.model}`;
+    this.prices = mergePrices(ANTHROPIC_PRICES, options.prices);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "anthropic-version": options.version ?? ANTHROPIC_VERSION,
+      ...options.headers,
+    };
+    const key = options.apiKey ?? env.ANTHROPIC_API_KEY;
+    if (key) headers["x-api-key"] = key;
+    this.headers = headers;
+    const connections = options.connections ?? 64;
+    if (!Number.isInteger(connections) || connections < 1)
+      throw new UserError(`invalid connections '${connections}'`, {
+        field: "connections",
+        expected: "a positive integer",
+      });
+    this.pool = new Pool(url.origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+  }
+
+  costFor(usage: Usage): number | undefined {
+    return priceFor(this.model, usage, this.prices);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  async serve(request: Request, signal: AbortSignal): Promise<ProviderResult> {
+    if (request.kind !== "generate_until")
+      throw new ProviderError(`anthropic ${this.model}: ${ANTHROPIC_CAPABILITY_MESSAGE}`, {
+        retryable: false,
+      });
+    const { prompt, params } = request;
+    const body: Record<string, unknown> = {
+      model: this.model,
+      max_tokens: params.max_gen_toks,
+      temperature: params.temperature,
+      ...toMessagesBody(prompt),
+    };
+    if (params.top_p !== undefined) body.top_p = params.top_p;
+    // The API refuses whitespace-only stop sequences; those are applied locally only.
+    const stops = params.until.filter((s) => s.trim().length > 0);
+    if (stops.length > 0) body.stop_sequences = stops;
+    // No seed in this API: distinct samples of one request are distinct calls (the cache keys differ).
+    const json = await this.post(body, signal);
+    const content = json?.content;
+    if (!Array.isArray(content))
+      throw new ProviderError(`anthropic ${this.url}: malformed response: no content array`, {
+        retryable: false,
+      });
+    const text = content
+      .filter((b: any) => b?.type === "text" && typeof b.text === "string")
+      .map((b: any) => b.text as string)
+      .join("");
+    const out = params.until.length > 0 ? cutAtStop(text, params.until) : text;
+    const u = json?.usage ?? {};
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+    return {
+      response: { kind: "generate_until", text: out },
+      usage: {
+        // Prompt-cache reads and writes are prompt tokens too.
+        inputTokens:
+          num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens),
+        outputTokens: num(u.output_tokens),
+      },
+    };
+  }
+
+  /** POST the body and return the parsed 2xx JSON; every failure becomes a classified ProviderError. */
+  private async post(body: unknown, signal: AbortSignal): Promise<any> {
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    let text: string;
+    try {
+      const res = await this.pool.request({
+        path: this.path,
+        method: "POST",
+        headers: this.headers,
+        body: JSON.stringify(body),
+        signal,
+      });
+      status = res.statusCode;
+      headers = res.headers;
+      text = await res.body.text();
+    } catch (e) {
+      throw this.networkError(e, signal);
+    }
+    if (status >= 200 && status < 300) {
+      let json: any;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ProviderError(
+          `anthropic ${this.url}: malformed response: invalid JSON: ${text.slice(0, 200)}`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      if (json?.type === "error")
+        throw new ProviderError(`anthropic ${this.url}: ${apiErrorMessage(text)}`, {
+          retryable: false,
+          status,
+        });
+      return json;
+    }
+    let errorType = "";
+    try {
+      errorType = JSON.parse(text)?.error?.type ?? "";
+    } catch {}
+    // The API's own advice wins (the official SDKs honour it); else 408/409/429/5xx (incl. 529) are transient.
+    const should = String(headers["x-should-retry"] ?? "").toLowerCase();
+    const retryable =
+      should === "true"
+        ? true
+        : should === "false"
+          ? false
+          : status === 408 || status === 409 || status === 429 || status >= 500;
+    const hint =
+      status === 401
+        ? " (check ANTHROPIC_API_KEY or the api_key option)"
+        : status === 404
+          ? ` (is '${this.model}' a model name the API knows?)`
+          : "";
+    throw new ProviderError(
+      `anthropic ${this.url}: HTTP ${status}${errorType ? ` ${errorType}` : ""}: ${apiErrorMessage(text)}${hint}`,
+      {
+        retryable,
+        status,
+        retryAfterMs: retryable
+          ? parseRetryAfter(headers["retry-after"], headers["retry-after-ms"])
+          : undefined,
+      },
+    );
+  }
+
+  private networkError(e: unknown, signal: AbortSignal): ProviderError {
+    const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    if (signal.aborted) {
+      const reason = signal.reason as { name?: string; message?: string } | undefined;
+      const why =
+        reason?.name === "TimeoutError"
+          ? "timed out"
+          : `aborted${reason?.message ? ` (${reason.message})` : ""}`;
+      return new ProviderError(`anthropic ${this.url}: request ${why}`, { retryable: true });
+    }
+    const code = err?.code ?? err?.cause?.code;
+    const detail = [code, err?.cause?.message ?? err?.message].filter(Boolean).join(": ");
+    if (code !== undefined && NETWORK_NON_RETRYABLE.has(code))
+      return new ProviderError(`anthropic ${this.url}: ${detail}`, { retryable: false });
+    return new ProviderError(`anthropic: cannot reach ${this.url} (${detail || String(e)})`, {
+      retryable: true,
+    });
+  }
+}

@@ -6,6 +6,7 @@
  * Run after `npx tsc -p tsconfig.build.json`: `node bench/llamacpp.mjs [items.mc.jsonl] [maxItems]`.
  */
 import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,8 +58,10 @@ async function scorePass(provider) {
 }
 
 console.log(`model ${path.basename(modelFile)}, ${items.length} items from ${path.basename(casesFile)}`);
+console.log(`load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
 console.log("threads  kv_reuse  tokens   wall_s  tok/s   cpu_s");
 const results = {};
+const cpuResults = {};
 for (const threads of [1, 2]) {
   for (const reuse of [true, false]) {
     const provider = createLlamaCppProvider(`llamacpp:${modelFile}?threads=${threads}`, {
@@ -74,6 +77,8 @@ for (const threads of [1, 2]) {
     await provider.close();
     const tps = best.tokens / best.wall;
     results[`t${threads}_${reuse ? "reuse" : "noreuse"}`] = Math.round(tps);
+    // Per CPU-second: steadier than wall time when other processes share the cores.
+    cpuResults[`t${threads}_${reuse ? "reuse" : "noreuse"}`] = Math.round(best.tokens / best.cpu);
     console.log(
       `${String(threads).padEnd(9)}${String(reuse).padEnd(10)}${String(best.tokens).padEnd(9)}${best.wall.toFixed(2).padEnd(8)}${String(Math.round(tps)).padEnd(8)}${best.cpu.toFixed(2)}`,
     );
@@ -112,12 +117,15 @@ const line = {
   model: path.basename(modelFile),
   items: items.length,
   score_tok_s: results,
+  score_tok_per_cpu_s: cpuResults,
   kv_reuse_speedup: {
     t1: +(results.t1_reuse / results.t1_noreuse).toFixed(2),
     t2: +(results.t2_reuse / results.t2_noreuse).toFixed(2),
+    t1_cpu: +(cpuResults.t1_reuse / cpuResults.t1_noreuse).toFixed(2),
   },
   generate_tok_s: gen,
   default_threads: info.threads,
   thread_choice: info.threadChoice.how,
+  load_average: +os.loadavg()[0].toFixed(1),
 };
 console.log(`BENCH ${JSON.stringify(line)}`);

@@ -161,7 +161,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const completed = await store.completedDocIds(run.id);
   const stats = { ...emptyStats(), ...run.stats };
   const latency = LatencyHistogram.from(stats.latencyHistogram);
-  const writes = new WriteBatcher(store);
+  const writes = new WriteBatcher(store, { background: true });
   const scheduler = new Scheduler(provider, store, opts.scheduler, latency, writes);
   const concurrency = opts.scheduler?.concurrency ?? 16;
   const started = performance.now();
@@ -261,7 +261,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
     while (inFlight > 0) await new Promise<void>((r) => (wake = r));
   } finally {
     clearInterval(progressTimer);
-    await writes.flush();
+    await writes.close();
     progress();
   }
 

@@ -1,23 +1,31 @@
 /**
- * Collects finished samples and new cache entries and writes them to the store together, every ~10 ms
- * (or every `maxPending` items), so a run commits a few transactions per second
- * rather than one per response. Pending cache entries answer lookups until they are written.
+ * Collects finished samples and new cache entries and hands them to the store's batch writer every
+ * ~10 ms (or every `maxPending` items), so a run commits a few transactions per second rather than
+ * one per response. Entries answer cache lookups until their batch is committed.
  */
-import type { CachedResponse, SampleRecord, Store } from "../store/types.js";
+import type { BatchWriter, CachedResponse, SampleRecord, Store } from "../store/types.js";
 
 export class WriteBatcher {
   private cache = new Map<string, CachedResponse>();
+  /** Handed to the writer but not yet committed. */
+  private committing = new Map<string, CachedResponse>();
   private samples: SampleRecord[] = [];
   private scheduled = false;
   private error: unknown;
+  private last: Promise<void> = Promise.resolve();
+  private readonly writer: BatchWriter;
 
-  constructor(
-    private readonly store: Store,
-    private readonly maxPending = 2048,
-  ) {}
+  constructor(store: Store, opts: { background?: boolean; maxPending?: number } = {}) {
+    this.writer = opts.background
+      ? store.openBatchWriter()
+      : { write: (b) => store.writeBatch(b), close: async () => {} };
+    this.maxPending = opts.maxPending ?? 2048;
+  }
+
+  private readonly maxPending: number;
 
   lookup(key: string): CachedResponse | undefined {
-    return this.cache.get(key);
+    return this.cache.get(key) ?? this.committing.get(key);
   }
 
   addCache(key: string, value: CachedResponse): void {
@@ -46,18 +54,30 @@ export class WriteBatcher {
 
   private write(): void {
     if (this.cache.size === 0 && this.samples.length === 0) return;
-    const cache = [...this.cache].map(([key, value]) => ({ key, value }));
+    const cacheEntries = this.cache;
+    const cache = [...cacheEntries].map(([key, value]) => ({ key, value }));
     const samples = this.samples;
+    for (const [k, v] of cacheEntries) this.committing.set(k, v);
     this.cache = new Map();
     this.samples = [];
-    this.store.writeBatch({ samples, cache }).catch((e) => {
-      this.error ??= e;
-    });
+    this.last = this.writer.write({ samples, cache }).then(
+      () => {
+        for (const k of cacheEntries.keys()) this.committing.delete(k);
+      },
+      (e) => {
+        this.error ??= e;
+      },
+    );
   }
 
-  /** Writes everything pending; rethrows the first write failure. */
+  /** Writes everything pending and waits for it to commit; rethrows the first write failure. */
   async flush(): Promise<void> {
     this.write();
+    await this.last;
     if (this.error !== undefined) throw this.error;
+  }
+
+  async close(): Promise<void> {
+    await this.flush().finally(() => this.writer.close());
   }
 }

@@ -2,8 +2,39 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import type { Request } from "../models/types.js";
 import { UserError } from "../util/errors.js";
-import type { CachedResponse, RunRecord, SampleRecord, Store } from "./types.js";
+import type { BatchWriter, CachedResponse, RunRecord, SampleRecord, Store, WriteBatch } from "./types.js";
+import { WorkerBatchWriter } from "./writer_thread.js";
+
+/** Column values of a samples row, in insert order (done on the caller's thread). */
+export function sampleRow(s: SampleRecord): unknown[] {
+  return [
+    s.runId,
+    s.docId,
+    JSON.stringify(s.doc),
+    s.prompt,
+    JSON.stringify(s.target),
+    compactRequests(s.requests, s.prompt),
+    JSON.stringify(s.responses),
+    s.filtered ? JSON.stringify(s.filtered) : null,
+    JSON.stringify(s.scores),
+    s.latencyMs,
+    s.inputTokens,
+    s.outputTokens,
+    s.cost,
+    s.cached,
+  ];
+}
+
+export function cacheRow(e: { key: string; value: CachedResponse }, now: number): unknown[] {
+  return [e.key, JSON.stringify(e.value.response), JSON.stringify(e.value.usage), now];
+}
+
+const inThreadWriter = (store: SqliteStore): BatchWriter => ({
+  write: (batch) => store.writeBatch(batch),
+  close: async () => {},
+});
 
 /** Migration i brings the schema from version i to i + 1. Never edit a shipped migration. */
 const MIGRATIONS: string[] = [
@@ -52,6 +83,29 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 type Row = Record<string, any>;
 
+/** Requests usually repeat the sample's prompt; store them without it (`@prompt` marks where it goes). */
+function compactRequests(requests: Request[], prompt: string): string {
+  return JSON.stringify(
+    requests.map((r) =>
+      r.kind === "generate_until" && r.prompt === prompt
+        ? { ...r, prompt: undefined, "@prompt": 1 }
+        : r.kind === "loglikelihood" && r.context === prompt && prompt !== ""
+          ? { ...r, context: undefined, "@prompt": 1 }
+          : r,
+    ),
+  );
+}
+
+function expandRequests(json: string, prompt: string): Request[] {
+  return (JSON.parse(json) as Array<Record<string, unknown>>).map((r) => {
+    if (!r["@prompt"]) return r as unknown as Request;
+    const { "@prompt": _, ...rest } = r;
+    return (rest.kind === "generate_until"
+      ? { ...rest, prompt }
+      : { ...rest, context: prompt }) as unknown as Request;
+  });
+}
+
 const runFromRow = (r: Row): RunRecord => ({
   id: r.id,
   task: r.task,
@@ -75,7 +129,7 @@ const sampleFromRow = (r: Row): SampleRecord => ({
   doc: JSON.parse(r.doc),
   prompt: r.prompt,
   target: JSON.parse(r.target),
-  requests: JSON.parse(r.requests),
+  requests: expandRequests(r.requests, r.prompt),
   responses: JSON.parse(r.responses),
   ...(r.filtered ? { filtered: JSON.parse(r.filtered) } : {}),
   scores: JSON.parse(r.scores),
@@ -106,9 +160,7 @@ export class SqliteStore implements Store {
   readonly location: string;
   private db: Database.Database;
   private stmts: Record<string, Database.Statement>;
-  private insertMany: (rows: SampleRecord[]) => void;
-  private putMany: (rows: Array<{ key: string; value: CachedResponse }>) => void;
-  private writeMany: (samples: SampleRecord[], cache: Array<{ key: string; value: CachedResponse }>) => void;
+  private writeRowsTx: (samples: unknown[][], cache: unknown[][]) => void;
 
   constructor(file: string) {
     this.location = file;
@@ -153,39 +205,11 @@ export class SqliteStore implements Store {
         "INSERT OR IGNORE INTO cache (key, response, usage, created_at) VALUES (?, ?, ?, ?)",
       ),
     };
-    const insertOne = (s: SampleRecord) =>
-      this.stmts.insertSample.run(
-        s.runId,
-        s.docId,
-        JSON.stringify(s.doc),
-        s.prompt,
-        JSON.stringify(s.target),
-        JSON.stringify(s.requests),
-        JSON.stringify(s.responses),
-        s.filtered ? JSON.stringify(s.filtered) : null,
-        JSON.stringify(s.scores),
-        s.latencyMs,
-        s.inputTokens,
-        s.outputTokens,
-        s.cost,
-        s.cached,
-      );
-    const putOne = ({ key, value }: { key: string; value: CachedResponse }, now: number) =>
-      this.stmts.putCached.run(key, JSON.stringify(value.response), JSON.stringify(value.usage), now);
-    this.insertMany = db.transaction((rows: SampleRecord[]) => {
-      for (const s of rows) insertOne(s);
-    });
-    this.putMany = db.transaction((rows: Array<{ key: string; value: CachedResponse }>) => {
-      const now = Date.now();
-      for (const r of rows) putOne(r, now);
-    });
-    this.writeMany = db.transaction(
-      (samples: SampleRecord[], cache: Array<{ key: string; value: CachedResponse }>) => {
-        const now = Date.now();
-        for (const r of cache) putOne(r, now);
-        for (const s of samples) insertOne(s);
-      },
-    );
+    const insertRows = (samples: unknown[][], cache: unknown[][]) => {
+      for (const r of cache) this.stmts.putCached.run(...r);
+      for (const r of samples) this.stmts.insertSample.run(...r);
+    };
+    this.writeRowsTx = db.transaction(insertRows);
   }
 
   private migrate(): void {
@@ -256,14 +280,26 @@ export class SqliteStore implements Store {
   }
 
   async insertSamples(samples: SampleRecord[]): Promise<void> {
-    if (samples.length > 0) this.insertMany(samples);
+    if (samples.length > 0) this.writeRows(samples.map(sampleRow), []);
   }
 
-  async writeBatch(batch: {
-    samples: SampleRecord[];
-    cache: Array<{ key: string; value: CachedResponse }>;
-  }): Promise<void> {
-    if (batch.samples.length > 0 || batch.cache.length > 0) this.writeMany(batch.samples, batch.cache);
+  /** Inserts rows already serialized by `sampleRow` / `cacheRow`, in one transaction. */
+  writeRows(samples: unknown[][], cache: unknown[][]): void {
+    this.writeRowsTx(samples, cache);
+  }
+
+  openBatchWriter(): BatchWriter {
+    return this.location === ":memory:" ? inThreadWriter(this) : new WorkerBatchWriter(this.location);
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<void> {
+    if (batch.samples.length > 0 || batch.cache.length > 0) {
+      const now = Date.now();
+      this.writeRows(
+        batch.samples.map(sampleRow),
+        batch.cache.map((c) => cacheRow(c, now)),
+      );
+    }
   }
 
   async *iterateScores(
@@ -297,7 +333,7 @@ export class SqliteStore implements Store {
   }
 
   async putCached(entries: Array<{ key: string; value: CachedResponse }>): Promise<void> {
-    if (entries.length > 0) this.putMany(entries);
+    if (entries.length > 0) this.writeBatch({ samples: [], cache: entries });
   }
 
   async close(): Promise<void> {

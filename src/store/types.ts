@@ -103,10 +103,12 @@ export interface Store {
   countSamples(runId: string): Promise<number>;
   insertSamples(samples: SampleRecord[]): Promise<void>;
   /** Writes samples and cache entries in one transaction. */
-  writeBatch(batch: {
-    samples: SampleRecord[];
-    cache: Array<{ key: string; value: CachedResponse }>;
-  }): Promise<void>;
+  writeBatch(batch: WriteBatch): Promise<void>;
+  /**
+   * A writer for a run's stream of batches. SQLite commits them on a writer thread so that inserts
+   * don't compete with request handling; batches are committed in order.
+   */
+  openBatchWriter(): BatchWriter;
   /** Streams a run's samples in doc_id order without loading them all. */
   iterateSamples(runId: string): AsyncIterable<SampleRecord>;
   /** Streams only doc ids and per-sample scores (what aggregation needs), in doc_id order. */
@@ -114,5 +116,16 @@ export interface Store {
   getSample(runId: string, docId: number): Promise<SampleRecord | undefined>;
   getCached(keys: string[]): Promise<Map<string, CachedResponse>>;
   putCached(entries: Array<{ key: string; value: CachedResponse }>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriteBatch {
+  samples: SampleRecord[];
+  cache: Array<{ key: string; value: CachedResponse }>;
+}
+
+export interface BatchWriter {
+  /** Resolves once the batch is committed. */
+  write(batch: WriteBatch): Promise<void>;
   close(): Promise<void>;
 }

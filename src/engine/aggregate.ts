@@ -5,25 +5,18 @@
  */
 import type { MetricDef } from "../metrics/registry.js";
 import { studentTPpf } from "../stats/distributions.js";
+import { wilsonInterval } from "../stats/intervals.js";
+import { createRng } from "../stats/rng.js";
 import type { AggregateValue } from "../store/types.js";
-
-/** Small seeded PRNG (mulberry32) for reproducible bootstrap draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface MeanAcc {
   kind: "mean";
   n: number;
   mean: number;
   m2: number;
+  /** Every value so far was 0 or 1. */
+  binary: boolean;
+  ones: number;
 }
 interface CorpusAcc {
   kind: "corpus";
@@ -47,9 +40,11 @@ export class RunAggregator {
       if (!def) continue;
       let acc = this.accs.get(key);
       if (def.aggregation === "mean") {
-        if (!acc) this.accs.set(key, (acc = { kind: "mean", n: 0, mean: 0, m2: 0 }));
+        if (!acc) this.accs.set(key, (acc = { kind: "mean", n: 0, mean: 0, m2: 0, binary: true, ones: 0 }));
         const a = acc as MeanAcc;
         const x = value as number;
+        if (x === 1) a.ones++;
+        else if (x !== 0) a.binary = false;
         a.n++;
         const d = x - a.mean;
         a.mean += d / a.n;
@@ -87,13 +82,15 @@ export class RunAggregator {
 }
 
 function meanAggregate(a: MeanAcc, def: MetricDef, confidence: number): AggregateValue {
+  // lm-eval's stderr (ddof 1); the interval is Wilson for 0/1 metrics (it stays inside [0, 1]), t otherwise.
   const stderr = a.n > 1 ? Math.sqrt(a.m2 / (a.n - 1) / a.n) : Number.NaN;
   const t = a.n > 1 ? studentTPpf(1 - (1 - confidence) / 2, a.n - 1) : Number.NaN;
+  const ci = a.binary ? wilsonInterval(a.ones, a.n, confidence) : { lower: a.mean - t * stderr, upper: a.mean + t * stderr };
   return {
     value: a.mean,
     stderr,
-    ciLow: a.mean - t * stderr,
-    ciHigh: a.mean + t * stderr,
+    ciLow: ci.lower,
+    ciHigh: ci.upper,
     n: a.n,
     method: "mean",
     higherIsBetter: def.higherIsBetter,
@@ -110,13 +107,13 @@ function corpusAggregate(a: CorpusAcc, def: MetricDef, confidence: number, seed:
   for (let i = 0; i < n; i++) for (let d = 0; d < dims; d++) sums[d] += data[i * dims + d];
   const value = def.combine!(sums);
   const rounds = bootstrapRounds(n);
-  const rand = seededRandom(seed);
+  const rng = createRng(seed);
   const reps = new Float64Array(rounds);
   const s = new Array<number>(dims);
   for (let b = 0; b < rounds; b++) {
     s.fill(0);
     for (let i = 0; i < n; i++) {
-      const j = Math.floor(rand() * n) * dims;
+      const j = rng.integer(n) * dims;
       for (let d = 0; d < dims; d++) s[d] += data[j + d];
     }
     reps[b] = def.combine!(s);

@@ -2,6 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { runTask } from "../../engine/runner.js";
+import { loadGateConfig } from "../../gates/gate_config.js";
 import { createProvider } from "../../models/registry.js";
 import type { ModelProvider } from "../../models/types.js";
 import { lmEvalResults, sampleToLmEvalJsonl } from "../../report/export.js";
@@ -14,6 +15,7 @@ import { UserError } from "../../util/errors.js";
 import { cacheDirFor, findRun, intOption, printJson, storeFrom, withStoreOption } from "../context.js";
 import { EXIT_ERROR } from "../exit.js";
 import { createProgress, progressMode } from "../progress.js";
+import { applyGate, resolveRunList } from "./gate.js";
 
 interface RunOptions {
   model: string[];
@@ -28,6 +30,8 @@ interface RunOptions {
   maxRetries: number;
   seed: number;
   store?: string;
+  gate?: string;
+  baseline?: string[];
 }
 
 /** Rebuilds the task of a stored run from its recorded configuration (the YAML may have changed). */
@@ -78,8 +82,17 @@ export function register(program: Command): void {
       .option("--output-dir <dir>", "also write lm-eval style results.json and samples JSONL here")
       .option("--resume <run>", "continue an interrupted or crashed run")
       .option("--fresh", "start a new run even if an identical one exists")
-      .option("--json", "print results as JSON (no progress output)"),
+      .option("--json", "print results as JSON (no progress output)")
+      .option("--gate <config>", "check these gate rules on the new runs; exit 1 when one fails")
+      .option(
+        "--baseline <runs>",
+        "baseline run ids for the gate's compare_to rules",
+        (v, acc: string[]) => [...acc, v],
+        [],
+      ),
   ).action(async (taskArgs: string[], opts: RunOptions) => {
+    // Validate the gate file before spending time on the runs.
+    const gate = opts.gate ? loadGateConfig(opts.gate) : undefined;
     const store = storeFrom(opts);
     const controller = new AbortController();
     const onSigint = () => {
@@ -97,6 +110,7 @@ export function register(program: Command): void {
       return p;
     };
     try {
+      const baselines = gate ? await resolveRunList(store, opts.baseline) : [];
       const jobs: Array<{
         loaded: LoadedTaskConfig;
         model: string;
@@ -170,6 +184,11 @@ export function register(program: Command): void {
         for (const r of interrupted)
           process.stderr.write(`assay: run ${r.id} interrupted; continue with: assay run --resume ${r.id}\n`);
         process.exitCode = EXIT_ERROR;
+      } else if (gate) {
+        // With --json, stdout carries the runs; the gate table goes to stderr.
+        const out = opts.json ? process.stderr : process.stdout;
+        if (!opts.json) out.write("\n");
+        process.exitCode = (await applyGate(store, gate, runs, baselines, { out, seed: opts.seed })).exitCode;
       }
     } finally {
       process.off("SIGINT", onSigint);

@@ -233,7 +233,7 @@ describe.skipIf(!!skipReason)(
   () => {
     let p: LlamaCppProvider;
     beforeAll(async () => {
-      p = createLlamaCppProvider(`llamacpp:${stories}`);
+      p = createLlamaCppProvider(`llamacpp:${stories}?threads=1`);
       await p.info();
     });
     afterAll(async () => {

@@ -99,11 +99,20 @@ const threadChoices = new Map<string, Promise<{ threads: number; choice: EngineI
 
 /**
  * One round of the provider's real work pattern: a 32-token context, four 16-token continuations with
- * logits at every position (the choices of one item), then 16 greedy steps. Returns milliseconds.
+ * logits at every position (the choices of one item), then 16 greedy steps. Returns milliseconds, or
+ * null when the first batch alone took longer than `bailMs` (a compute-bound model).
  */
-async function workloadRound(seq: LlamaContextSequence, sample: number[]): Promise<number> {
+async function workloadRound(
+  seq: LlamaContextSequence,
+  sample: number[],
+  bailMs: number,
+): Promise<number | null> {
   const t0 = performance.now();
   await seq.evaluateWithoutGeneratingNewTokens(sample.slice(0, 32) as any);
+  if (performance.now() - t0 > bailMs) {
+    await seq.clearHistory();
+    return null;
+  }
   for (let k = 0; k < 4; k++) {
     await seq.eraseContextTokenRanges([{ start: 32, end: seq.nextTokenIndex }]);
     await seq.controlledEvaluate(
@@ -121,7 +130,7 @@ async function workloadRound(seq: LlamaContextSequence, sample: number[]): Promi
  * Picks the faster of 1 thread and all math cores by timing the real work pattern (workloadRound) with
  * each. A batch-only timing misleads: between decodes the idle ggml workers spin and take the cores
  * from the logits and sampling work, so on 2 busy cores stories260K scored ~4x slower with 2 threads
- * although a lone 64-token batch was faster. A model whose single-thread round takes >1 s is
+ * although a lone 64-token batch was faster. A model whose 32-token batch takes >250 ms on one thread is
  * compute-bound and gets all cores without timing more.
  */
 async function measureThreads(
@@ -151,13 +160,8 @@ async function measureThreads(
       const seq = ctx.getSequence();
       let best = Number.POSITIVE_INFINITY;
       for (let r = 0; r < 4; r++) {
-        const dt = await workloadRound(seq, sample);
-        if (threads === 1 && dt > 1000) {
-          return {
-            threads: cores,
-            choice: { how: "large-model", tokensPerSecond: { 1: (perRound * 1000) / dt } },
-          };
-        }
+        const dt = await workloadRound(seq, sample, threads === 1 ? 250 : Number.POSITIVE_INFINITY);
+        if (dt === null) return { threads: cores, choice: { how: "large-model" } };
         if (r > 0) best = Math.min(best, dt);
         // Clearly slower than one thread: no need to time more.
         if (r > 0 && threads > 1 && (perRound * 1000) / dt < tps[1] / 3) break;

@@ -1,7 +1,10 @@
-/** Local dataset files: JSONL (streamed), JSON and CSV/TSV, optionally gzip-compressed. */
+/** Local dataset files: JSONL (streamed), JSON, CSV/TSV and Parquet, optionally gzip- or bz2-compressed. */
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { parse as parseCsv } from "csv-parse/sync";
+import { parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import Bunzip from "seek-bzip";
 import { UserError } from "../util/errors.js";
 import { readJsonl } from "./jsonl.js";
 
@@ -13,18 +16,22 @@ export interface DocRecord {
   doc: Doc;
 }
 
-type Format = "jsonl" | "json" | "csv" | "tsv";
+type Format = "jsonl" | "json" | "csv" | "tsv" | "parquet";
+
+/** Extensions the loader reads, for messages and directory scans. */
+export const DATA_FILE_RE = /\.(jsonl|ndjson|json|csv|tsv|parquet)(\.(gz|bz2))?$/i;
 
 export function detectFormat(file: string): Format {
-  const base = file.replace(/\.gz$/, "").toLowerCase();
+  const base = file.replace(/\.(gz|bz2)$/i, "").toLowerCase();
   if (base.endsWith(".jsonl") || base.endsWith(".ndjson")) return "jsonl";
   if (base.endsWith(".json")) return "json";
   if (base.endsWith(".csv")) return "csv";
   if (base.endsWith(".tsv")) return "tsv";
+  if (base.endsWith(".parquet")) return "parquet";
   throw new UserError("unsupported dataset file type", {
     file,
     field: "dataset_path",
-    expected: ".jsonl, .json, .csv or .tsv (optionally .gz)",
+    expected: ".jsonl, .json, .csv, .tsv or .parquet (optionally .gz or .bz2)",
   });
 }
 
@@ -37,9 +44,78 @@ function mustExist(file: string): void {
     });
 }
 
-function readText(file: string): string {
-  const buf = readFileSync(file);
-  return (file.endsWith(".gz") ? gunzipSync(buf) : buf).toString("utf8");
+/** A file's bytes, gunzipped or bunzipped by its extension. */
+export function readBytes(file: string): Buffer {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      file,
+    });
+  }
+  const lower = file.toLowerCase();
+  try {
+    if (lower.endsWith(".gz")) return gunzipSync(buf);
+    if (lower.endsWith(".bz2")) return Bunzip.decode(buf);
+  } catch (e) {
+    throw new UserError(`cannot decompress: ${String((e as Error).message ?? e)}`, {
+      file,
+      expected: lower.endsWith(".gz") ? "a gzip file" : "a bzip2 file",
+    });
+  }
+  return buf;
+}
+
+export function readText(file: string): string {
+  return readBytes(file).toString("utf8");
+}
+
+/** Raw CSV rows (no header handling, no type inference), for formats that need the cells as written. */
+export function readCsvRecords(file: string, delimiter = ","): string[][] {
+  try {
+    return parseCsv(readText(file), {
+      delimiter,
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: false,
+    });
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new UserError(`malformed CSV: ${err.message.replace(/^.*?: /, "")}`, {
+      file,
+      line: err.lines,
+      expected: "the same number of columns on every line",
+    });
+  }
+}
+
+/** Parquet values as JSON would have them: int64 BigInts become numbers, dates ISO strings. */
+function plainValue(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v && typeof v === "object" && !(v instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plainValue(x);
+    return out;
+  }
+  return v;
+}
+
+/** All rows of a Parquet file (a dataset split is small enough to hold). */
+export async function loadParquet(file: string): Promise<Doc[]> {
+  const bytes = readBytes(file);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  try {
+    const rows = await parquetReadObjects({ file: buffer, compressors });
+    return rows.map((r) => plainValue(r) as Doc);
+  } catch (e) {
+    throw new UserError(`malformed Parquet: ${(e as Error).message}`, {
+      file,
+      expected: "a Parquet file",
+    });
+  }
 }
 
 /** pandas-style inference: a column whose every value is an integer (or number) becomes numeric. */
@@ -102,16 +178,51 @@ function loadJson(file: string): Doc[] {
   return value as Doc[];
 }
 
+/** JSONL held in memory (bz2 has no streaming decoder here); errors name the line. */
+function loadJsonlText(file: string): Doc[] {
+  const out: Doc[] = [];
+  const lines = readText(file).split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i];
+    if (!text.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new UserError(`malformed JSON: ${(e as Error).message}`, {
+        file,
+        line: i + 1,
+        expected: "one JSON object per line",
+      });
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      throw new UserError("line is not a JSON object", {
+        file,
+        line: i + 1,
+        expected: "one JSON object per line",
+      });
+    out.push(value as Doc);
+  }
+  return out;
+}
+
 /** Streams docs in file order; JSONL is never held in memory whole. */
 export async function* streamDocs(file: string): AsyncGenerator<DocRecord> {
   mustExist(file);
   const format = detectFormat(file);
-  if (format === "jsonl") {
+  if (format === "jsonl" && !/\.bz2$/i.test(file)) {
     let docId = 0;
     for await (const { value } of readJsonl<Doc>(file)) yield { docId: docId++, doc: value };
     return;
   }
-  const docs = format === "json" ? loadJson(file) : loadCsv(file, format === "tsv" ? "\t" : ",");
+  const docs =
+    format === "parquet"
+      ? await loadParquet(file)
+      : format === "jsonl"
+        ? loadJsonlText(file)
+        : format === "json"
+          ? loadJson(file)
+          : loadCsv(file, format === "tsv" ? "\t" : ",");
   for (let i = 0; i < docs.length; i++) yield { docId: i, doc: docs[i] };
 }
 
@@ -125,7 +236,7 @@ export async function loadDocs(file: string): Promise<Doc[]> {
 /** Number of docs, without parsing JSONL lines (counts non-blank lines). */
 export async function countDocs(file: string): Promise<number> {
   mustExist(file);
-  if (detectFormat(file) !== "jsonl" || file.endsWith(".gz")) return (await loadDocs(file)).length;
+  if (detectFormat(file) !== "jsonl" || /\.(gz|bz2)$/i.test(file)) return (await loadDocs(file)).length;
   return new Promise((resolve, reject) => {
     let count = 0;
     let lineHasContent = false;

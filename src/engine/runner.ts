@@ -5,13 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { countDocs, streamDocs } from "../data/dataset.js";
 import { DEFAULT_METRICS, getMetric, type MetricDef } from "../metrics/registry.js";
 import type { ModelProvider, Usage } from "../models/types.js";
 import type { RunConfig, RunRecord, RunStats, Store } from "../store/types.js";
 import { canonicalJson, type MetricConfig } from "../tasks/config.js";
 import { compileFilters } from "../tasks/filters.js";
-import { buildRequests, scoreSample } from "../tasks/output_types.js";
+import { scoreSampleAsync, serveDoc } from "../tasks/output_types.js";
 import type { Task } from "../tasks/task.js";
 import { UserError } from "../util/errors.js";
 import { RunAggregator } from "./aggregate.js";
@@ -99,6 +98,7 @@ export function taskMetrics(task: Task): {
 /** Plans the run record (without writing it). */
 export async function planRun(opts: RunTaskOptions): Promise<{ run: RunRecord; fresh: boolean }> {
   const { task, provider } = opts;
+  await task.prepare(); // hub datasets: data directory, cache or download
   const evalFile = task.evalFile();
   const files = new Set([evalFile, ...(task.numFewshot > 0 ? [task.fewshotFile()] : [])]);
   const dataHashes: Record<string, string> = {};
@@ -118,7 +118,7 @@ export async function planRun(opts: RunTaskOptions): Promise<{ run: RunRecord; f
     .digest("hex");
   let id = opts.runId ?? `${task.name}-${configHash.slice(0, 10)}`;
   if (opts.fresh && !opts.runId) id += `-${Date.now().toString(36)}`;
-  const available = await countDocs(evalFile);
+  const available = await task.countDocs();
   const total = opts.limit !== undefined ? Math.min(opts.limit, available) : available;
   const now = new Date().toISOString();
   return {
@@ -182,9 +182,8 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
     });
 
   const processDoc = async (docId: number, doc: Record<string, unknown>, prompt: string) => {
-    const requests = buildRequests(task, doc, prompt, configs);
-    const served = await scheduler.serveAll(requests);
-    const { scores, filtered } = scoreSample(
+    const { requests, served } = await serveDoc(task, doc, prompt, configs, (r) => scheduler.serveAll(r));
+    const { scores, filtered } = await scoreSampleAsync(
       task,
       doc,
       served.map((s) => s.response),
@@ -239,7 +238,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const progressTimer = setInterval(progress, 200);
   try {
     const fewshot = await task.fewshotState();
-    for await (const { docId, doc } of streamDocs(task.evalFile())) {
+    for await (const { docId, doc } of task.streamDocs()) {
       if (docId >= run.total) break;
       // Every doc's prompt is built in order, so the seeded few-shot sampler matches an uninterrupted run.
       const prompt = task.prompt(doc, fewshot);

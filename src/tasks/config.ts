@@ -2,7 +2,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import YAML, { isMap, isScalar, LineCounter, type Node, parseDocument, type Scalar } from "yaml";
+import { FORMAT_NAMES, type LocalSpec } from "../data/formats.js";
 import { didYouMean, UserError } from "../util/errors.js";
+import { HOOKS } from "./preprocess.js";
 
 export type OutputType = "multiple_choice" | "generate_until" | "loglikelihood" | "loglikelihood_rolling";
 export const OUTPUT_TYPES: OutputType[] = [
@@ -64,7 +66,20 @@ export interface TaskConfig {
   process_results?: PythonHook;
   metadata?: Record<string, unknown>;
   /** assay's own additions. */
-  assay?: { fewshot_seed?: number; bootstrap_iters?: number; cluster_by?: string };
+  assay?: AssayOptions;
+}
+
+export interface AssayOptions {
+  fewshot_seed?: number;
+  bootstrap_iters?: number;
+  cluster_by?: string;
+  /** Local copies per split, relative to the data directory (`--data-dir` / ASSAY_DATA_DIR). */
+  local?: Record<string, LocalSpec>;
+  /** JS ports of lm-eval Python hooks (src/tasks/preprocess.ts), in place of `!function`. */
+  process_docs?: string;
+  process_results?: string;
+  /** Multi-turn generation: the doc's user turns are asked one after another. */
+  conversation?: string;
 }
 
 /** Every key lm-eval's TaskConfig knows, plus ours. Keys lm-eval has that assay ignores are accepted. */
@@ -256,6 +271,7 @@ function validateTaskConfig(
     (typeof c.generation_kwargs !== "object" || c.generation_kwargs === null)
   )
     throw new UserError("generation_kwargs must be a mapping", at("generation_kwargs"));
+  validateAssayOptions(c.assay, at("assay"));
   for (const f of HOOK_FIELDS) {
     const v = c[f];
     if (isPythonHook(v))
@@ -263,6 +279,55 @@ function validateTaskConfig(
         ...at(f),
         hint: "port the hook to a Jinja template or preprocess the dataset into the fields the template needs",
       });
+  }
+}
+
+/** A did-you-mean hint only when a name is near (the expected list already names them all). */
+function nearHint(v: string, names: readonly string[]): string | undefined {
+  const h = didYouMean(v, names);
+  return h.startsWith("did you mean") ? h : undefined;
+}
+
+function validateAssayOptions(a: unknown, where: { file: string; line?: number; field: string }): void {
+  if (a === undefined) return;
+  if (!a || typeof a !== "object" || Array.isArray(a))
+    throw new UserError("assay must be a mapping", { ...where, expected: "{process_docs?, local?, ...}" });
+  const o = a as Record<string, unknown>;
+  for (const key of ["process_docs", "process_results", "conversation"] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const names: readonly string[] = HOOKS[key];
+    if (typeof v !== "string" || !names.includes(v))
+      throw new UserError(`unknown ${key} hook ${JSON.stringify(v)}`, {
+        ...where,
+        field: `assay.${key}`,
+        expected: `one of: ${names.join(", ")}`,
+        hint: typeof v === "string" ? nearHint(v, names) : undefined,
+      });
+  }
+  if (o.local !== undefined) {
+    if (!o.local || typeof o.local !== "object" || Array.isArray(o.local))
+      throw new UserError("assay.local must map split names to files", {
+        ...where,
+        field: "assay.local",
+        expected: "{test: {path: ..., format?: ...}}",
+      });
+    for (const [split, spec] of Object.entries(o.local as Record<string, unknown>)) {
+      const s = spec as Partial<LocalSpec> | null;
+      if (!s || typeof s !== "object" || typeof s.path !== "string")
+        throw new UserError(`local copy of split '${split}' needs a path`, {
+          ...where,
+          field: `assay.local.${split}`,
+          expected: "{path: <file under the data directory>, format?: <reader>}",
+        });
+      if (s.format !== undefined && !FORMAT_NAMES.includes(s.format))
+        throw new UserError(`unknown format '${s.format}'`, {
+          ...where,
+          field: `assay.local.${split}.format`,
+          expected: `one of: ${FORMAT_NAMES.join(", ")}`,
+          hint: nearHint(String(s.format), FORMAT_NAMES),
+        });
+    }
   }
 }
 

@@ -4,9 +4,10 @@
  */
 import type { Doc } from "../data/dataset.js";
 import { getMetric, type SampleValue } from "../metrics/registry.js";
-import type { GenerationParams, Request, Response } from "../models/types.js";
+import type { ChatMessage, GenerationParams, Request, Response } from "../models/types.js";
 import type { MetricConfig } from "./config.js";
 import type { CompiledFilter } from "./filters.js";
+import { CONVERSATIONS, PROCESS_RESULTS } from "./preprocess.js";
 import type { Target, Task } from "./task.js";
 
 /** Python len(): code points, not UTF-16 units. */
@@ -198,4 +199,73 @@ export function scoreSample(
       return { scores, filtered };
     }
   }
+}
+
+/** A served request as the runner keeps it (the scheduler's result). */
+export interface ServedLike {
+  response: Response;
+}
+
+/**
+ * Serves one doc's requests. A task with `assay.conversation` asks the doc's user turns one after
+ * another, each with the conversation so far (FastChat's multi-turn generation); others send
+ * `buildRequests` at once.
+ */
+export async function serveDoc<S extends ServedLike>(
+  task: Task,
+  doc: Doc,
+  prompt: string,
+  metrics: MetricConfig[],
+  serveAll: (requests: Request[]) => Promise<S[]>,
+): Promise<{ requests: Request[]; served: S[] }> {
+  const hook = task.config.assay?.conversation;
+  if (!hook || task.outputType !== "generate_until") {
+    const requests = buildRequests(task, doc, prompt, metrics);
+    return { requests, served: await serveAll(requests) };
+  }
+  const { turns, params: own } = CONVERSATIONS[hook](doc);
+  const params = { ...generationParams(task), ...own };
+  const requests: Request[] = [];
+  const served: S[] = [];
+  const messages: ChatMessage[] = [];
+  for (const turn of turns) {
+    messages.push({ role: "user", content: String(turn) });
+    const req: Request = { kind: "generate_until", prompt: [...messages], params };
+    const [s] = await serveAll([req]);
+    requests.push(req);
+    served.push(s);
+    messages.push({ role: "assistant", content: (s.response as { text: string }).text });
+  }
+  return { requests, served };
+}
+
+/**
+ * scoreSample, or the task's `assay.process_results` port (lm-eval's process_results: its returned
+ * metrics replace the output type's, per filter for generation tasks).
+ */
+export async function scoreSampleAsync(
+  task: Task,
+  doc: Doc,
+  resps: Response[],
+  metrics: MetricConfig[],
+  filters: CompiledFilter[],
+): Promise<SampleScores> {
+  const hook = task.config.assay?.process_results;
+  if (!hook) return scoreSample(task, doc, resps, metrics, filters);
+  const names = metrics.map((m) => m.metric);
+  const scores: Record<string, SampleValue> = {};
+  if (task.outputType !== "generate_until") {
+    const out = await PROCESS_RESULTS[hook]({ doc, responses: resps, metrics: names });
+    for (const [k, v] of Object.entries(out)) scores[`${k},none`] = v;
+    return { scores };
+  }
+  const texts = resps.map((r) => (r as { text: string }).text);
+  const filtered: Record<string, string[]> = {};
+  for (const f of filters) {
+    const out = f.apply(texts);
+    filtered[f.name] = out;
+    const res = await PROCESS_RESULTS[hook]({ doc, responses: resps, filtered: out, metrics: names });
+    for (const [k, v] of Object.entries(res)) scores[`${k},${f.name}`] = v;
+  }
+  return { scores, filtered };
 }

@@ -4,12 +4,15 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { type Doc, loadDocs } from "../data/dataset.js";
+import { countDocs, type Doc, type DocRecord, loadDocs, streamDocs } from "../data/dataset.js";
+import { readLocal } from "../data/formats.js";
+import { type ResolvedSplit, resolveHubSplit } from "../data/sources.js";
 import { UserError } from "../util/errors.js";
 import { pyLiteralEval } from "../util/pyliteral.js";
 import { PyRandom } from "../util/pyrandom.js";
 import { isPythonHook, type LoadedTaskConfig, type OutputType, type TaskConfig } from "./config.js";
 import { compileTemplate } from "./jinja.js";
+import { PROCESS_DOCS } from "./preprocess.js";
 
 export type Target = string | number | unknown[];
 
@@ -23,6 +26,8 @@ export class Task {
   readonly fewshotDelimiter: string;
   private readonly dir: string;
   private readonly lineOf: (k: string) => number | undefined;
+  /** Hub splits resolved by `prepare()` (data directory, cache or download). */
+  private readonly resolved = new Map<string, ResolvedSplit>();
 
   constructor(loaded: LoadedTaskConfig, overrides: { numFewshot?: number } = {}) {
     this.config = loaded.config;
@@ -42,8 +47,75 @@ export class Task {
 
   // --- data ---------------------------------------------------------------------------------
 
+  /** A Hugging Face Hub dataset (`dataset_path: cais/mmlu`), not a local file. */
+  isHubDataset(): boolean {
+    const c = this.config;
+    const p = c.dataset_path;
+    if (!p || c.dataset_kwargs?.data_files !== undefined) return false;
+    return (
+      !existsSync(path.resolve(this.dir, p)) &&
+      !/\.(jsonl|ndjson|json|csv|tsv|parquet)(\.(gz|bz2))?$/i.test(p)
+    );
+  }
+
+  /** lm-eval's split names: the evaluation split (test, else validation) and the few-shot split. */
+  evalSplit(): string | undefined {
+    return this.config.test_split ?? this.config.validation_split ?? undefined;
+  }
+
+  fewshotSplit(): string | undefined {
+    const c = this.config;
+    return c.fewshot_split ?? c.training_split ?? c.validation_split ?? this.evalSplit();
+  }
+
+  private inlineShots(): Doc[] | undefined {
+    const s = this.config.fewshot_config?.samples;
+    return Array.isArray(s) ? (s as Doc[]) : undefined;
+  }
+
+  /**
+   * Finds the data of a hub dataset's splits (data directory, cache, else download). Local-file tasks
+   * need nothing. `download: false` leaves splits that are not local unresolved.
+   */
+  async prepare(opts: { download?: boolean } = {}): Promise<void> {
+    if (!this.isHubDataset()) return;
+    const splits = [this.evalSplit()];
+    if (this.numFewshot > 0 && !this.inlineShots()) splits.push(this.fewshotSplit());
+    for (const split of splits) {
+      if (!split)
+        throw new UserError("no evaluation split", {
+          ...this.where("test_split"),
+          expected: "test_split or validation_split",
+        });
+      if (this.resolved.has(split)) continue;
+      const found = await resolveHubSplit(
+        { repo: this.config.dataset_path!, config: this.config.dataset_name, split },
+        this.config.assay?.local?.[split],
+        this.where("dataset_path"),
+        opts,
+      );
+      if (found) this.resolved.set(split, found);
+    }
+  }
+
+  /** Where a split's data comes from (after `prepare`), for listings. */
+  resolvedSplit(split: string): ResolvedSplit | undefined {
+    return this.resolved.get(split);
+  }
+
+  private hubFile(split: string | undefined): string {
+    const r = split ? this.resolved.get(split) : undefined;
+    if (!r)
+      throw new UserError(`split '${split}' of ${this.config.dataset_path} is not available`, {
+        ...this.where("dataset_path"),
+        hint: "prepare() finds or downloads it first",
+      });
+    return r.file;
+  }
+
   /** Local file of a split, from `dataset_kwargs.data_files` or a file `dataset_path`. */
   splitFile(split: string | null | undefined): string | undefined {
+    if (this.isHubDataset()) return split && this.resolved.has(split) ? this.hubFile(split) : undefined;
     const files = this.config.dataset_kwargs?.data_files;
     if (files && typeof files === "object") {
       const f = split ? files[split] : undefined;
@@ -66,6 +138,7 @@ export class Task {
 
   /** The evaluation split: test if the task has one, else validation (lm-eval's rule). */
   evalFile(): string {
+    if (this.isHubDataset()) return this.hubFile(this.evalSplit());
     const c = this.config;
     const files = c.dataset_kwargs?.data_files;
     const named = files && typeof files === "object" ? Object.keys(files) : [];
@@ -81,12 +154,55 @@ export class Task {
 
   /** The few-shot split: fewshot_split, else training, else validation, else the eval split. */
   fewshotFile(): string {
+    if (this.inlineShots()) return this.evalFile();
+    if (this.isHubDataset()) return this.hubFile(this.fewshotSplit());
     const c = this.config;
     for (const s of [c.fewshot_split, c.training_split, c.validation_split]) {
       const f = s ? this.splitFile(s) : undefined;
       if (f) return f;
     }
     return this.evalFile();
+  }
+
+  /** lm-eval's process_docs, as the task's assay.process_docs port. */
+  private processDocs(docs: Doc[]): Doc[] {
+    const hook = this.config.assay?.process_docs;
+    return hook ? docs.map(PROCESS_DOCS[hook]) : docs;
+  }
+
+  /** All docs of a split's file: its local format read into the hub schema, then process_docs. */
+  private async docsOf(file: string, split: string | undefined): Promise<Doc[]> {
+    const local = split ? this.resolved.get(split)?.local : undefined;
+    const docs = local
+      ? await readLocal(file, local, (p) => path.resolve(path.dirname(file), p))
+      : await loadDocs(file);
+    return this.processDocs(docs);
+  }
+
+  /** The evaluation docs in order (streamed from plain JSONL when no conversion applies). */
+  async *streamDocs(): AsyncGenerator<DocRecord> {
+    await this.prepare();
+    const file = this.evalFile();
+    if (this.plainEvalFile()) {
+      yield* streamDocs(file);
+      return;
+    }
+    const docs = await this.docsOf(file, this.evalSplit());
+    for (let i = 0; i < docs.length; i++) yield { docId: i, doc: docs[i] };
+  }
+
+  /** True when the eval file's rows are the docs as they are (no format reader, no process_docs). */
+  private plainEvalFile(): boolean {
+    const split = this.isHubDataset() ? this.evalSplit() : undefined;
+    return !(split && this.resolved.get(split)?.local) && !this.config.assay?.process_docs;
+  }
+
+  async countDocs(): Promise<number> {
+    await this.prepare();
+    if (this.plainEvalFile()) return countDocs(this.evalFile());
+    let n = 0;
+    for await (const _ of this.streamDocs()) n++;
+    return n;
   }
 
   // --- doc_to_* -------------------------------------------------------------------------------
@@ -207,7 +323,12 @@ export class Task {
   /** Few-shot pool and the seeded sampler, created once per task run (lm-eval seed 1234). */
   async fewshotState(): Promise<FewshotState> {
     const seed = this.config.assay?.fewshot_seed ?? 1234;
-    const pool = this.numFewshot > 0 ? await loadDocs(this.fewshotFile()) : [];
+    await this.prepare();
+    const pool =
+      this.numFewshot === 0
+        ? []
+        : (this.inlineShots() ??
+          (await this.docsOf(this.fewshotFile(), this.isHubDataset() ? this.fewshotSplit() : undefined)));
     if (this.numFewshot > 0 && pool.length === 0)
       throw new UserError("num_fewshot > 0 but the few-shot split is empty", this.where("num_fewshot"));
     return { pool, rnd: new PyRandom(seed) };

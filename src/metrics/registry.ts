@@ -2,9 +2,9 @@
  * The metric registry: every name a task's `metric_list` may use, how per-sample values aggregate,
  * and (for generation metrics) how a sample is scored. Other metric modules register here.
  */
-import type { OutputType } from "../tasks/config.js";
-import { didYouMean, UserError } from "../util/errors.js";
-import { exactMatchScorer } from "./exact_match.js";
+import type { MetricConfig, OutputType } from "../tasks/config.js";
+import { didYouMean, UserError, type Where } from "../util/errors.js";
+import { TEXT_METRICS } from "./registry_text.js";
 
 /** Per-sample value: a number (mean metrics) or a vector of sufficient statistics (corpus metrics). */
 export type SampleValue = number | number[];
@@ -20,10 +20,18 @@ export interface MetricDef {
   combine?: (sums: number[]) => number;
   /** Output types whose scorer produces this metric. */
   outputTypes: OutputType[];
-  /** Generation metrics: builds the per-sample scorer from the metric_list options. */
+  /**
+   * Generation metrics: builds the per-sample scorer from the metric_list options. Unknown or
+   * ill-typed options throw a UserError here, at `where`, not per sample.
+   */
   generation?: (
     options: Record<string, unknown>,
+    where?: Where,
   ) => (prediction: string, references: string[]) => SampleValue;
+  /** Option names `generation` accepts (beyond metric, aggregation, higher_is_better). */
+  options?: readonly string[];
+  /** sacreBLEU-style signature of the metric's options (BLEU, chrF, TER). */
+  signature?: (options: Record<string, unknown>, nrefs: number | "var", where?: Where) => string;
 }
 
 const registry = new Map<string, MetricDef>();
@@ -36,12 +44,12 @@ export function metricNames(): string[] {
   return [...registry.keys()].sort();
 }
 
-export function getMetric(name: string, where: { file?: string; line?: number } = {}): MetricDef {
+export function getMetric(name: string, where: Where = {}): MetricDef {
   const def = registry.get(name);
   if (!def)
     throw new UserError(`unknown metric '${name}'`, {
-      ...where,
       field: "metric_list",
+      ...where,
       expected: "a registered metric",
       hint: didYouMean(name, registry.keys()),
     });
@@ -58,13 +66,8 @@ registerMetric({
   aggregation: "mean",
   outputTypes: ["multiple_choice", "loglikelihood"],
 });
-registerMetric({
-  name: "exact_match",
-  higherIsBetter: true,
-  aggregation: "mean",
-  outputTypes: ["generate_until", "multiple_choice"],
-  generation: (o) => exactMatchScorer(o),
-});
+// bleu, chrf, ter, rouge*, squad_*, f1, edit_similarity, exact_match, ...
+for (const def of TEXT_METRICS) registerMetric(def);
 // Per-sample [loglikelihood, 1]: exp(-mean ll).
 registerMetric({
   name: "perplexity",
@@ -95,6 +98,22 @@ registerMetric({
   combine: ([ll, bytes]) => -ll / bytes / Math.LN2,
   outputTypes: ["loglikelihood_rolling"],
 });
+
+/** A metric_list entry's own options: everything but the keys lm-eval itself reads. */
+export function metricOptions(m: MetricConfig): Record<string, unknown> {
+  const { metric: _m, aggregation: _a, higher_is_better: _h, ...options } = m;
+  return options;
+}
+
+/**
+ * Checks a metric_list entry at task load: the name, and (for generation metrics) its options by
+ * building the scorer once. Returns the definition.
+ */
+export function validateMetricConfig(m: MetricConfig, where: Where = {}): MetricDef {
+  const def = getMetric(m.metric, where);
+  def.generation?.(metricOptions(m), { field: "metric_list", ...where });
+  return def;
+}
 
 /** lm-eval's default metrics per output type, used when a task has no metric_list. */
 export const DEFAULT_METRICS: Record<OutputType, string[]> = {

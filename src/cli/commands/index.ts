@@ -10,6 +10,7 @@ import { register as rankRuns } from "./rank_runs.js";
 import { register as report } from "./report.js";
 import { register as run } from "./run.js";
 import { register as runs } from "./runs.js";
+import { register as score } from "./score.js";
 import { register as serveModel } from "./serve_model.js";
 import { register as trajectory } from "./trajectory.js";
 
@@ -28,4 +29,5 @@ export const commands: Array<(program: Command) => void> = [
   rank,
   rankRuns,
   agree,
+  score,
 ];

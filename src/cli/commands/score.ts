@@ -1,0 +1,450 @@
+/**
+ * `assay score`: text metrics over a predictions file, with the engine's aggregation (mean ± stderr
+ * and t interval; corpus metrics bootstrapped), or `--cases` over golden metric cases.
+ */
+import { createWriteStream, type WriteStream } from "node:fs";
+import type { Command } from "commander";
+import { type JsonlRecord, readJsonl } from "../../data/jsonl.js";
+import { RunAggregator } from "../../engine/aggregate.js";
+import { type BleuScore, corpusBleu, sentenceBleu } from "../../metrics/bleu.js";
+import { corpusChrf, sentenceChrf } from "../../metrics/chrf.js";
+import { type NltkSmoothing, nltkCorpusBleu, nltkTokenize } from "../../metrics/nltk_bleu.js";
+import { getMetric, type MetricDef, metricNames, type SampleValue } from "../../metrics/registry.js";
+import {
+  bleuOptions,
+  chrfOptions,
+  OptionReader,
+  type Options,
+  rougeUseStemmer,
+  terOptions,
+} from "../../metrics/registry_text.js";
+import { type RougeType, rougeScoreMulti } from "../../metrics/rouge.js";
+import { squadCorpus, squadExactMatchMulti, squadF1Multi } from "../../metrics/squad.js";
+import { corpusTer, sentenceTer } from "../../metrics/ter.js";
+import { alignColumns, fmtCI, fmtInt, fmtNum, printable } from "../../report/format.js";
+import type { AggregateValue } from "../../store/types.js";
+import { didYouMean, UserError, type Where } from "../../util/errors.js";
+import { intOption, printJson } from "../context.js";
+
+const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
+
+interface ScoreOptions {
+  metric: string[];
+  params?: string;
+  out?: string;
+  json?: boolean;
+  cases?: boolean;
+  seed: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command("score")
+    .description(
+      "score predictions against references with text metrics (BLEU, chrF, TER, ROUGE, SQuAD, ...)",
+    )
+    .argument(
+      "<predictions>",
+      "JSONL, one {prediction, references (string or list), id?} per line; with --cases, golden metric cases",
+    )
+    .option(
+      "--metric <name>",
+      "metric to compute, repeatable ('rouge' = rouge1, rouge2, rougeL, rougeLsum)",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option(
+      "--params <json>",
+      'metric options as JSON: {"tokenize":"intl"} for every metric that has the option, {"chrf":{"word_order":2}} for one',
+    )
+    .option("--out <file>", "write per-item scores as JSONL (with --cases: the case results)")
+    .option("--seed <n>", "bootstrap seed for corpus metrics", intOption("--seed"), 1234)
+    .option("--json", "print the results as JSON")
+    .option(
+      "--cases",
+      "input holds golden cases {id, metric, params, predictions, references}; print {id, value} per case",
+    )
+    .action(async (file: string, opts: ScoreOptions) => {
+      if (opts.cases) await scoreCases(file, opts);
+      else await scoreFile(file, opts);
+    });
+}
+
+// --- metrics and options ----------------------------------------------------------------------------
+
+/** Metrics that score a prediction against references (those with a generation scorer). */
+function textMetricNames(): string[] {
+  return metricNames().filter((n) => getMetric(n).generation !== undefined);
+}
+
+/** `--metric` values, `rouge` expanded, duplicates dropped, each checked against the registry. */
+function resolveMetrics(names: string[]): string[] {
+  if (names.length === 0)
+    throw new UserError("no metric given", {
+      field: "--metric",
+      expected: "at least one --metric, e.g. --metric bleu --metric rouge",
+    });
+  const valid = textMetricNames();
+  const out: string[] = [];
+  for (const name of names)
+    for (const n of name === "rouge" ? ROUGE_TYPES : [name]) {
+      if (!valid.includes(n))
+        throw new UserError(`unknown metric '${n}'`, {
+          field: "--metric",
+          expected: `one of: rouge, ${valid.join(", ")}`,
+          hint: didYouMean(n, ["rouge", ...valid]),
+        });
+      if (!out.includes(n)) out.push(n);
+    }
+  return out;
+}
+
+/**
+ * Splits `--params` among the metrics: a key naming a chosen metric (or `rouge`) holds that metric's
+ * own options; any other key goes to every chosen metric that has such an option.
+ */
+function optionsPerMetric(metrics: string[], text: string | undefined): Map<string, Options> {
+  const per = new Map<string, Options>(metrics.map((m) => [m, {}]));
+  if (text === undefined) return per;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`not valid JSON: ${(e as Error).message}`, {
+      field: "--params",
+      expected: `a JSON object such as '{"tokenize":"intl"}'`,
+    });
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new UserError(`not a JSON object: ${text.slice(0, 60)}`, {
+      field: "--params",
+      expected: `a JSON object such as '{"tokenize":"intl"}'`,
+    });
+  const own = (name: string) => (name === "rouge" ? metrics.filter((m) => m.startsWith("rouge")) : [name]);
+  for (const [key, value] of Object.entries(parsed as Options)) {
+    if ((metrics.includes(key) || (key === "rouge" && own(key).length > 0)) && isObject(value)) {
+      for (const m of own(key)) Object.assign(per.get(m)!, value);
+      continue;
+    }
+    const takers = metrics.filter((m) => getMetric(m).options?.includes(key));
+    if (takers.length === 0) {
+      const known = [...new Set(metrics.flatMap((m) => getMetric(m).options ?? []))];
+      throw new UserError(`option '${key}' applies to none of ${metrics.join(", ")}`, {
+        field: "--params",
+        expected: known.length ? `one of: ${known.join(", ")}` : "no options for these metrics",
+        hint: didYouMean(key, known),
+      });
+    }
+    for (const m of takers) per.get(m)![key] = value;
+  }
+  return per;
+}
+
+const isObject = (v: unknown): v is Options => v !== null && typeof v === "object" && !Array.isArray(v);
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+// --- predictions file -------------------------------------------------------------------------------
+
+interface Item {
+  id: string | number;
+  prediction: string;
+  references: string[];
+}
+
+function readItem(rec: JsonlRecord, file: string): Item {
+  const where = { file, line: rec.line };
+  const v = rec.value;
+  if (typeof v.prediction !== "string")
+    throw new UserError(v.prediction === undefined ? "missing field" : "not a string", {
+      ...where,
+      field: "prediction",
+      expected: "the predicted text as a string",
+    });
+  // `reference` (singular) as in perf_pairs.jsonl is accepted too.
+  const field = v.references === undefined && v.reference !== undefined ? "reference" : "references";
+  const raw = v[field];
+  const refs = typeof raw === "string" ? [raw] : raw;
+  if (!isStringList(refs) || refs.length === 0)
+    throw new UserError(raw === undefined ? "missing field" : "not a string or a list of strings", {
+      ...where,
+      field,
+      expected: "a reference string or a non-empty list of strings",
+    });
+  if (v.id !== undefined && typeof v.id !== "string" && typeof v.id !== "number")
+    throw new UserError("not a string or number", {
+      ...where,
+      field: "id",
+      expected: "a string or number id",
+    });
+  return {
+    id: (v.id as string | number | undefined) ?? rec.line,
+    prediction: v.prediction,
+    references: refs,
+  };
+}
+
+interface Scored {
+  name: string;
+  def: MetricDef;
+  options: Options;
+  scorer: (prediction: string, references: string[]) => SampleValue;
+}
+
+async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
+  const names = resolveMetrics(opts.metric);
+  const perMetric = optionsPerMetric(names, opts.params);
+  const where: Where = { field: "--params" };
+  // Building each scorer validates its options before any line is read.
+  const metrics: Scored[] = names.map((name) => {
+    const def = getMetric(name);
+    const options = perMetric.get(name)!;
+    return { name, def, options, scorer: def.generation!(options, where) };
+  });
+  const aggregator = new RunAggregator(new Map(metrics.map((m) => [m.name, m.def])), opts.seed);
+  const refCounts = new Set<number>();
+  const out = opts.out ? createWriteStream(opts.out) : undefined;
+  let n = 0;
+  try {
+    for await (const rec of readJsonl(file)) {
+      const item = readItem(rec, file);
+      const scores: Record<string, SampleValue> = {};
+      for (const m of metrics) scores[m.name] = m.scorer(item.prediction, item.references);
+      aggregator.add(scores);
+      refCounts.add(item.references.length);
+      n++;
+      if (out) {
+        // A corpus metric's item score is its formula over that item alone (sentence-level).
+        const itemScores = Object.fromEntries(
+          metrics.map((m) => {
+            const v = scores[m.name];
+            return [m.name, Array.isArray(v) ? m.def.combine!(v) : v];
+          }),
+        );
+        await write(out, `${JSON.stringify({ id: item.id, scores: itemScores })}\n`);
+      }
+    }
+  } finally {
+    if (out) await new Promise<void>((resolve) => out.end(resolve));
+  }
+  if (n === 0)
+    throw new UserError("no predictions", { file, expected: "JSONL lines {prediction, references}" });
+
+  const nrefs = refCounts.size === 1 ? [...refCounts][0] : ("var" as const);
+  const results = aggregator.result();
+  const rows = metrics.map((m) => ({
+    metric: m.name,
+    ...results[m.name],
+    ...(m.def.signature ? { signature: m.def.signature(m.options, nrefs, where) } : {}),
+  }));
+  if (opts.json) {
+    printJson({ file, n, metrics: Object.fromEntries(rows.map(({ metric, ...r }) => [metric, r])) });
+    return;
+  }
+  process.stdout.write(formatTable(rows, n));
+}
+
+function formatTable(
+  rows: Array<AggregateValue & { metric: string; signature?: string }>,
+  n: number,
+): string {
+  const header = ["Metric", "Value", "± Stderr", "95% CI", "n", "Method"];
+  const right = [false, true, true, false, true, false];
+  const lines = alignColumns(
+    header,
+    rows.map((r) => [
+      r.metric,
+      fmtNum(r.value),
+      `± ${fmtNum(r.stderr)}`,
+      fmtCI(r.ciLow, r.ciHigh),
+      fmtInt(r.n),
+      r.method,
+    ]),
+    right,
+  );
+  const signed = rows.filter((r) => r.signature);
+  if (signed.length > 0) {
+    lines.push("");
+    for (const r of signed) lines.push(`${r.metric} signature: ${printable(r.signature!)}`);
+  }
+  lines.push("", `${fmtInt(n)} item${n === 1 ? "" : "s"}; higher is better except ${lowerNames(rows)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+const lowerNames = (rows: Array<{ metric: string; higherIsBetter: boolean }>): string => {
+  const lower = rows.filter((r) => !r.higherIsBetter).map((r) => r.metric);
+  return lower.length ? lower.join(", ") : "none";
+};
+
+function write(out: WriteStream, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.write(text)) resolve();
+    else out.once("drain", resolve).once("error", reject);
+  });
+}
+
+// --- golden cases -----------------------------------------------------------------------------------
+
+const CASE_METRICS = ["bleu", "chrf", "ter", "rouge", "nltk_bleu", "squad_em", "squad_f1"];
+const NLTK_SMOOTHING: NltkSmoothing[] = [
+  "method0",
+  "method1",
+  "method2",
+  "method3",
+  "method4",
+  "method5",
+  "method6",
+  "method7",
+];
+
+/** The value a golden case's `expected` holds, from the metric's full result. */
+function caseValue(metric: string, params: Options, hyps: string[], refs: string[][], where: Where): unknown {
+  const corpus = params.level === "corpus";
+  const { level: _level, ...p } = params;
+  switch (metric) {
+    case "bleu": {
+      const o = bleuOptions(metric, p, where);
+      const r: BleuScore = corpus ? corpusBleu(hyps, refs, o) : sentenceBleu(hyps[0], refs[0], o);
+      return r;
+    }
+    case "chrf": {
+      const o = chrfOptions(metric, p, where);
+      return (corpus ? corpusChrf(hyps, refs, o) : sentenceChrf(hyps[0], refs[0], o)).score;
+    }
+    case "ter": {
+      const o = terOptions(metric, p, where);
+      return corpus ? corpusTer(hyps, refs, o) : sentenceTer(hyps[0], refs[0], o);
+    }
+    case "rouge": {
+      const r = new OptionReader(metric, p, where, ["rouge_types", "use_stemmer", "split_summaries"]);
+      const types = r.strings("rouge_types");
+      if (!types?.length || !types.every((t) => (ROUGE_TYPES as readonly string[]).includes(t)))
+        r.fail("rouge_types", `a non-empty list of ${ROUGE_TYPES.join(", ")}`);
+      if (r.bool("split_summaries")) r.fail("split_summaries", "false (rougeLsum splits on newlines only)");
+      if (corpus)
+        throw new UserError("rouge has no corpus level", { ...where, expected: 'level "sentence"' });
+      const { rouge_types: _t, split_summaries: _s, ...rest } = p;
+      return rougeScoreMulti(refs[0], hyps[0], types as RougeType[], {
+        useStemmer: rougeUseStemmer(metric, rest, where),
+      });
+    }
+    case "nltk_bleu": {
+      const r = new OptionReader(metric, p, where, [
+        "smoothing",
+        "weights",
+        "auto_reweigh",
+        "epsilon",
+        "alpha",
+        "k",
+        "preprocess",
+      ]);
+      if ((p.preprocess ?? "lower_split") !== "lower_split") r.fail("preprocess", '"lower_split"');
+      const weights = p.weights;
+      if (
+        weights !== undefined &&
+        (!Array.isArray(weights) || weights.length === 0 || !weights.every((w) => typeof w === "number"))
+      )
+        r.fail("weights", "a non-empty list of numbers");
+      const positive = (x: number) => x > 0;
+      return nltkCorpusBleu(
+        refs.map((rs) => rs.map(nltkTokenize)),
+        hyps.map(nltkTokenize),
+        {
+          weights: weights as number[] | undefined,
+          smoothing: r.choice("smoothing", NLTK_SMOOTHING),
+          autoReweigh: r.bool("auto_reweigh"),
+          epsilon: r.num("epsilon", positive, "a number > 0"),
+          alpha: r.num("alpha", positive, "a number > 0"),
+          k: r.num("k", positive, "a number > 0"),
+        },
+      );
+    }
+    default: {
+      new OptionReader(metric, p, where, []);
+      if (corpus) {
+        const s = squadCorpus(hyps, refs);
+        return metric === "squad_em" ? s.exactMatch : s.f1;
+      }
+      return (metric === "squad_em" ? squadExactMatchMulti : squadF1Multi)(hyps[0], refs[0]);
+    }
+  }
+}
+
+async function scoreCases(file: string, opts: ScoreOptions): Promise<void> {
+  if (opts.metric.length > 0 || opts.params !== undefined)
+    throw new UserError("--cases takes each case's metric and params from the file", {
+      field: opts.metric.length > 0 ? "--metric" : "--params",
+      expected: "no --metric or --params with --cases",
+    });
+  const out = opts.out ? createWriteStream(opts.out) : undefined;
+  let n = 0;
+  try {
+    for await (const rec of readJsonl(file)) {
+      const where = { file, line: rec.line };
+      const c = rec.value;
+      if (typeof c.id !== "string" && typeof c.id !== "number")
+        throw new UserError(c.id === undefined ? "missing field" : "not a string", {
+          ...where,
+          field: "id",
+          expected: "a case id",
+        });
+      const metric = c.metric;
+      if (typeof metric !== "string" || !CASE_METRICS.includes(metric))
+        throw new UserError(
+          metric === undefined ? "missing field" : `unknown metric ${JSON.stringify(metric)}`,
+          {
+            ...where,
+            field: "metric",
+            expected: `one of: ${CASE_METRICS.join(", ")}`,
+            hint: typeof metric === "string" ? didYouMean(metric, CASE_METRICS) : undefined,
+          },
+        );
+      const params = c.params ?? {};
+      if (!isObject(params))
+        throw new UserError("not an object", {
+          ...where,
+          field: "params",
+          expected: "an object of metric options",
+        });
+      const hyps = c.predictions;
+      const refs = c.references;
+      if (!isStringList(hyps) || hyps.length === 0)
+        throw new UserError(hyps === undefined ? "missing field" : "not a list of strings", {
+          ...where,
+          field: "predictions",
+          expected: "a non-empty list of strings",
+        });
+      if (
+        !Array.isArray(refs) ||
+        refs.length !== hyps.length ||
+        !refs.every((r) => isStringList(r) && r.length > 0)
+      )
+        throw new UserError(refs === undefined ? "missing field" : "not one reference list per prediction", {
+          ...where,
+          field: "references",
+          expected: `${hyps.length} non-empty lists of strings`,
+        });
+      const level = params.level ?? (hyps.length === 1 ? "sentence" : "corpus");
+      if ((level !== "sentence" && level !== "corpus") || (level === "sentence" && hyps.length !== 1))
+        throw new UserError(`invalid level ${JSON.stringify(level)} for ${hyps.length} predictions`, {
+          ...where,
+          field: "params.level",
+          expected: '"sentence" (one prediction) or "corpus"',
+        });
+      const caseWhere = { ...where, field: "params" };
+      let value: unknown;
+      try {
+        value = caseValue(metric, { ...params, level }, hyps, refs as string[][], caseWhere);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        throw new UserError(`case ${c.id}: ${(e as Error).message}`, { ...where, field: metric });
+      }
+      const line = `${JSON.stringify({ id: c.id, value })}\n`;
+      if (out) await write(out, line);
+      else process.stdout.write(line);
+      n++;
+    }
+  } finally {
+    if (out) await new Promise<void>((resolve) => out.end(resolve));
+  }
+  if (n === 0) throw new UserError("no cases", { file, expected: "JSONL golden metric cases" });
+}

@@ -232,7 +232,15 @@ export function validateRubric(value: unknown, where: { file?: string; line?: nu
     throw err("rubric is not an object", "rubric", "{name, criteria: [...]}");
   if (typeof r.name !== "string" || r.name === "") throw err("missing field", "name", "a rubric name");
   if (!Array.isArray(r.criteria) || r.criteria.length === 0)
-    throw err("missing field", "criteria", "a non-empty list of {name, description, scale}");
+    throw err(
+      r.criteria === undefined
+        ? "missing field"
+        : Array.isArray(r.criteria)
+          ? "no criteria"
+          : "invalid value",
+      "criteria",
+      "a non-empty list of {name, description, scale}",
+    );
   const names = new Set<string>();
   const criteria = r.criteria.map((c: any, i: number): Criterion => {
     const f = (k: string) => `criteria[${i}].${k}`;

@@ -4,6 +4,7 @@ import { register as compare } from "./compare.js";
 import { register as exportRun } from "./export.js";
 import { register as failures } from "./failures.js";
 import { register as gate } from "./gate.js";
+import { register as judge } from "./judge.js";
 import { register as plan } from "./plan.js";
 import { register as rank } from "./rank.js";
 import { register as rankRuns } from "./rank_runs.js";
@@ -29,5 +30,6 @@ export const commands: Array<(program: Command) => void> = [
   rank,
   rankRuns,
   agree,
+  judge,
   score,
 ];

@@ -15,34 +15,41 @@ export interface JsonlRecord<T = Record<string, unknown>> {
  */
 export async function* readJsonl<T = Record<string, unknown>>(file: string): AsyncGenerator<JsonlRecord<T>> {
   const raw = createReadStream(file);
+  // Open errors (missing file, permissions) surface here once, as a UserError naming the file.
+  await new Promise<void>((resolve, reject) => {
+    raw.once("open", () => resolve());
+    raw.once("error", (e) => reject(new UserError(`cannot read file: ${e.message}`, { file })));
+  });
   const input = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-  const openError = new Promise<never>((_, reject) =>
-    raw.once("error", (e) => reject(new UserError(`cannot read file: ${(e as Error).message}`, { file }))),
-  );
-  openError.catch(() => {});
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  const iterator = lines[Symbol.asyncIterator]();
-  while (true) {
-    const next = await Promise.race([iterator.next(), openError]);
-    if (next.done) break;
-    line++;
-    const text = next.value;
-    if (!text.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new UserError(`malformed JSON: ${(e as Error).message}`, {
-        file,
-        line,
-        expected: "one JSON object per line",
-      });
+  try {
+    for await (const text of lines) {
+      line++;
+      if (!text.trim()) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        throw new UserError(`malformed JSON: ${(e as Error).message}`, {
+          file,
+          line,
+          expected: "one JSON object per line",
+        });
+      }
+      if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        throw new UserError("line is not a JSON object", {
+          file,
+          line,
+          expected: "one JSON object per line",
+        });
+      }
+      yield { line, value: value as T };
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new UserError("line is not a JSON object", { file, line, expected: "one JSON object per line" });
-    }
-    yield { line, value: value as T };
+  } catch (e) {
+    // readline re-emits read and decompression errors of its input.
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read file: ${(e as Error).message}`, { file, line: line + 1 });
   }
 }
 

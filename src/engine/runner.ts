@@ -247,6 +247,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
       // When the window is full, refill in bulk once half of it has drained, so cache lookups and
       // writes batch across samples instead of going one by one.
       if (inFlight >= window) while (inFlight > window / 2) await new Promise<void>((r) => (wake = r));
+      await writes.waitForRoom();
       inFlight++;
       processDoc(docId, doc, prompt)
         .catch((e) => {

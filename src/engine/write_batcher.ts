@@ -5,6 +5,8 @@
  */
 import type { BatchWriter, CachedResponse, SampleRecord, Store } from "../store/types.js";
 
+const MAX_UNCOMMITTED = 4;
+
 export class WriteBatcher {
   private cache = new Map<string, CachedResponse>();
   /** Handed to the writer but not yet committed. */
@@ -13,6 +15,9 @@ export class WriteBatcher {
   private scheduled = false;
   private error: unknown;
   private last: Promise<void> = Promise.resolve();
+  /** Batches handed to the writer and not yet committed. */
+  private uncommitted = 0;
+  private roomWaiters: Array<() => void> = [];
   private readonly writer: BatchWriter;
 
   constructor(store: Store, opts: { background?: boolean; maxPending?: number } = {}) {
@@ -60,14 +65,30 @@ export class WriteBatcher {
     for (const [k, v] of cacheEntries) this.committing.set(k, v);
     this.cache = new Map();
     this.samples = [];
-    this.last = this.writer.write({ samples, cache }).then(
-      () => {
-        for (const k of cacheEntries.keys()) this.committing.delete(k);
-      },
-      (e) => {
-        this.error ??= e;
-      },
-    );
+    this.uncommitted++;
+    this.last = this.writer
+      .write({ samples, cache })
+      .then(
+        () => {
+          for (const k of cacheEntries.keys()) this.committing.delete(k);
+        },
+        (e) => {
+          this.error ??= e;
+        },
+      )
+      .finally(() => {
+        this.uncommitted--;
+        if (this.uncommitted < MAX_UNCOMMITTED) for (const wake of this.roomWaiters.splice(0)) wake();
+      });
+  }
+
+  /**
+   * Backpressure: resolves once fewer than MAX_UNCOMMITTED batches wait for the store, so a fast
+   * model cannot outrun the writer and grow memory without bound.
+   */
+  async waitForRoom(): Promise<void> {
+    while (this.uncommitted >= MAX_UNCOMMITTED && this.error === undefined)
+      await new Promise<void>((r) => this.roomWaiters.push(r));
   }
 
   /** Writes everything pending and waits for it to commit; rethrows the first write failure. */

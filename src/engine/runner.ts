@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { DEFAULT_METRICS, getMetric, type MetricDef } from "../metrics/registry.js";
+import { DEFAULT_METRICS, type MetricDef, validateMetricConfig } from "../metrics/registry.js";
 import type { ModelProvider, Usage } from "../models/types.js";
 import type { RunConfig, RunRecord, RunStats, Store } from "../store/types.js";
 import { canonicalJson, type MetricConfig } from "../tasks/config.js";
@@ -75,14 +75,14 @@ export function taskMetrics(task: Task): {
 } {
   const configs: MetricConfig[] =
     task.config.metric_list ?? DEFAULT_METRICS[task.outputType].map((metric) => ({ metric }));
-  const where = { file: task.file };
+  const where = task.where("metric_list");
   const filterNames =
     task.outputType === "generate_until"
       ? (task.config.filter_list ?? [{ name: "none" }]).map((f) => f.name)
       : ["none"];
   const defs = new Map<string, MetricDef>();
   for (const m of configs) {
-    const def = getMetric(m.metric, where);
+    const def = validateMetricConfig(m, where);
     if (!def.outputTypes.includes(task.outputType))
       throw new UserError(`metric '${m.metric}' does not apply to output_type ${task.outputType}`, {
         ...where,

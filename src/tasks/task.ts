@@ -41,7 +41,8 @@ export class Task {
     this.fewshotDelimiter = this.config.fewshot_delimiter ?? "\n\n";
   }
 
-  private where(field: string) {
+  /** File, line and field of a config key, for error messages. */
+  where(field: string) {
     return { file: this.file, line: this.lineOf(field), field };
   }
 

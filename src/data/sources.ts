@@ -103,7 +103,11 @@ export async function findInDataDir(
     if (existsSync(file))
       return {
         file,
-        local: { ...local, path: file, ...(local.labels ? { labels: fill(local.labels, s) } : {}) },
+        local: {
+          ...local,
+          path: file,
+          ...(local.labels ? { labels: path.resolve(dir, fill(local.labels, s)) } : {}),
+        },
         origin: "data-dir",
       };
   }

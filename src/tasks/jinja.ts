@@ -77,6 +77,13 @@ const GLOBALS = new Set(["true", "false", "none", "True", "False", "None", "rang
 /** Top-level names a template reads from its context (loop and `set` variables excluded). */
 export function templateVariables(program: Program): Set<string> {
   const found = new Set<string>();
+  // Names read only inside a conditional branch are not required (jinja2 reads them only when taken).
+  let conditional = 0;
+  const branch = (nodes: unknown[], locals: Set<string>) => {
+    conditional++;
+    for (const n of nodes) walk(n, locals);
+    conditional--;
+  };
   const walk = (node: unknown, locals: Set<string>): void => {
     if (!node || typeof node !== "object") return;
     if (Array.isArray(node)) {
@@ -86,7 +93,15 @@ export function templateVariables(program: Program): Set<string> {
     const n = node as Node;
     switch (n.type) {
       case "Identifier":
-        if (!locals.has(n.value) && !GLOBALS.has(n.value)) found.add(n.value);
+        if (!conditional && !locals.has(n.value) && !GLOBALS.has(n.value)) found.add(n.value);
+        return;
+      case "Ternary":
+        walk(n.condition, locals);
+        branch([n.trueExpr, n.falseExpr], locals);
+        return;
+      case "If":
+        walk(n.test, locals);
+        branch([n.body, n.alternate], locals);
         return;
       case "MemberExpression":
         walk(n.object, locals);
@@ -111,6 +126,7 @@ export function templateVariables(program: Program): Set<string> {
         walk(n.defaultBlock, locals);
         return;
       }
+      case "Set": // @huggingface/jinja's node type for {% set %}
       case "SetStatement":
         if (n.assignee?.type === "Identifier") locals.add(n.assignee.value);
         walk(n.value, locals);

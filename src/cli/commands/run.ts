@@ -1,6 +1,7 @@
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { setDataDir } from "../../data/sources.js";
 import { runTask } from "../../engine/runner.js";
 import { loadGateConfig } from "../../gates/gate_config.js";
 import { createProvider } from "../../models/registry.js";
@@ -9,7 +10,8 @@ import { lmEvalResults, sampleToLmEvalJsonl } from "../../report/export.js";
 import { formatRunTable } from "../../report/table.js";
 import type { RunRecord, Store } from "../../store/types.js";
 import type { LoadedTaskConfig, TaskConfig } from "../../tasks/config.js";
-import { resolveTasks } from "../../tasks/resolve.js";
+import { aggregateGroups, formatGroupTable } from "../../tasks/groups.js";
+import { type ResolvedGroup, resolveSelection } from "../../tasks/resolve.js";
 import { Task } from "../../tasks/task.js";
 import { UserError } from "../../util/errors.js";
 import { cacheDirFor, findRun, intOption, printJson, storeFrom, withStoreOption } from "../context.js";
@@ -29,6 +31,7 @@ interface RunOptions {
   timeout: number;
   maxRetries: number;
   seed: number;
+  dataDir?: string;
   store?: string;
   gate?: string;
   baseline?: string[];
@@ -79,6 +82,10 @@ export function register(program: Command): void {
         6,
       )
       .option("--seed <n>", "seed for sampling and bootstrap", intOption("--seed", 0), 1234)
+      .option(
+        "--data-dir <dir>",
+        "local copies of hub datasets (default $ASSAY_DATA_DIR); without one they are downloaded and cached",
+      )
       .option("--output-dir <dir>", "also write lm-eval style results.json and samples JSONL here")
       .option("--resume <run>", "continue an interrupted or crashed run")
       .option("--fresh", "start a new run even if an identical one exists")
@@ -93,6 +100,14 @@ export function register(program: Command): void {
   ).action(async (taskArgs: string[], opts: RunOptions) => {
     // Validate the gate file before spending time on the runs.
     const gate = opts.gate ? loadGateConfig(opts.gate) : undefined;
+    if (opts.dataDir !== undefined) {
+      if (!existsSync(opts.dataDir) || !statSync(opts.dataDir).isDirectory())
+        throw new UserError(`no such directory: ${opts.dataDir}`, {
+          field: "--data-dir",
+          expected: "a directory",
+        });
+      setDataDir(opts.dataDir);
+    }
     const store = storeFrom(opts);
     const controller = new AbortController();
     const onSigint = () => {
@@ -119,6 +134,7 @@ export function register(program: Command): void {
         numFewshot?: number;
         seed: number;
       }> = [];
+      const groups: ResolvedGroup[] = [];
       if (opts.resume) {
         const run = await findRun(store, opts.resume);
         jobs.push({
@@ -140,7 +156,9 @@ export function register(program: Command): void {
             field: "--model",
             expected: "e.g. --model ngram:corpus.txt",
           });
-        const loaded = taskArgs.flatMap((t) => resolveTasks(t));
+        const selections = taskArgs.map((t) => resolveSelection(t));
+        const loaded = selections.flatMap((s) => s.tasks);
+        groups.push(...selections.flatMap((s) => s.groups));
         for (const model of opts.model)
           for (const l of loaded)
             jobs.push({ loaded: l, model, limit: opts.limit, numFewshot: opts.numFewshot, seed: opts.seed });
@@ -177,8 +195,13 @@ export function register(program: Command): void {
         reporter.stop();
       }
       if (opts.outputDir) await writeOutputs(opts.outputDir, runs, store);
-      if (opts.json) printJson({ runs });
-      else process.stdout.write(`${formatRunTable(runs)}\n`);
+      // lm-eval groups (mmlu): size-weighted means with pooled stderr over their tasks' runs.
+      const groupResults = aggregateGroups(groups, runs);
+      if (opts.json) printJson(groupResults.length > 0 ? { runs, groups: groupResults } : { runs });
+      else
+        process.stdout.write(
+          `${formatRunTable(runs)}\n${groupResults.length > 0 ? `${formatGroupTable(groupResults)}\n` : ""}`,
+        );
       const interrupted = runs.filter((r) => r.status !== "completed");
       if (controller.signal.aborted || interrupted.length > 0) {
         for (const r of interrupted)

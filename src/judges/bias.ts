@@ -2,7 +2,12 @@
  * Bias diagnostics of a pairwise run: parse failures, position consistency and first-position
  * preference, length preference, a self-preference flag, and agreement with human labels when attached.
  */
-import { type JudgeHumanSummary, judgeHumanSummary } from "../stats/agreement.js";
+import {
+  type AgreementCounts,
+  agreementJudgeVsMajority,
+  type JudgeHumanSummary,
+  judgeHumanSummary,
+} from "../stats/agreement.js";
 import { spearman } from "../stats/correlation.js";
 import type { PairJudgment, Winner } from "./pairwise.js";
 
@@ -69,7 +74,7 @@ export interface PairwiseDiagnostics {
   length: LengthStats;
   selfPreference: SelfPreference;
   /** Present when human labels are attached to pairs. */
-  human?: JudgeHumanSummary & { pairs: number };
+  human?: HumanAgreement;
 }
 
 const FAMILIES: Array<[string, RegExp]> = [
@@ -224,15 +229,29 @@ export function lengthStats(judgments: readonly PairJudgment[]): LengthStats {
   };
 }
 
+export type HumanAgreement = JudgeHumanSummary & {
+  pairs: number;
+  /** Agreement with the human majority when every failed judgment counts as a disagreement. */
+  vsMajorityFailedAsWrong: { withTies: AgreementCounts; withoutTies: AgreementCounts };
+};
+
 /** Judge verdicts vs attached human votes (FastChat percent agreement with/without ties, Cohen's κ). */
-export function humanAgreement(
-  judgments: readonly PairJudgment[],
-): (JudgeHumanSummary & { pairs: number }) | undefined {
+export function humanAgreement(judgments: readonly PairJudgment[]): HumanAgreement | undefined {
   const withHumans = judgments.filter((j) => j.human && j.human.length > 0);
   if (withHumans.length === 0) return undefined;
   const judge: Array<Winner | null> = withHumans.map((j) => j.verdict);
   const humans = withHumans.map((j) => j.human!);
-  return { pairs: withHumans.length, ...judgeHumanSummary(judge, humans, { tieLabels: ["tie"] }) };
+  const opts = { tieLabels: ["tie"] };
+  // A label no human uses: failed judgments stay in the denominator.
+  const strict = judge.map((v) => v ?? "failed");
+  return {
+    pairs: withHumans.length,
+    ...judgeHumanSummary(judge, humans, opts),
+    vsMajorityFailedAsWrong: {
+      withTies: agreementJudgeVsMajority(strict, humans, opts),
+      withoutTies: agreementJudgeVsMajority(strict, humans, { ...opts, excludeTies: true }),
+    },
+  };
 }
 
 export function pairwiseDiagnostics(judgments: readonly PairJudgment[], judge: string): PairwiseDiagnostics {

@@ -214,7 +214,7 @@ function diagnosticsText(d: PairwiseDiagnostics): string[] {
   if (d.human) {
     const h = d.human;
     lines.push(
-      `humans (${h.pairs} pairs, ${h.unparseable} without a judge verdict): vs majority ${pct(h.vsMajority.withTies.rate)} with ties (${h.vsMajority.withTies.agree}/${h.vsMajority.withTies.total}), ${pct(h.vsMajority.withoutTies.rate)} without (${h.vsMajority.withoutTies.agree}/${h.vsMajority.withoutTies.total}); vs each human ${pct(h.vsEachHuman.withTies.rate)} / ${pct(h.vsEachHuman.withoutTies.rate)}; Cohen's kappa vs majority ${num(h.kappaVsMajority)}`,
+      `humans (${h.pairs} pairs, ${h.unparseable} without a judge verdict): vs majority ${pct(h.vsMajority.withTies.rate)} with ties (${h.vsMajority.withTies.agree}/${h.vsMajority.withTies.total}), ${pct(h.vsMajority.withoutTies.rate)} without (${h.vsMajority.withoutTies.agree}/${h.vsMajority.withoutTies.total}); vs each human ${pct(h.vsEachHuman.withTies.rate)} / ${pct(h.vsEachHuman.withoutTies.rate)}; Cohen's kappa vs majority ${num(h.kappaVsMajority)}; vs majority counting failed judgments as wrong ${pct(h.vsMajorityFailedAsWrong.withTies.rate)} (${h.vsMajorityFailedAsWrong.withTies.agree}/${h.vsMajorityFailedAsWrong.withTies.total})`,
     );
   }
   return lines;

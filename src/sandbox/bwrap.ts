@@ -84,7 +84,7 @@ const SANDBOX_ID = 65534;
 const asUser = (): { uid?: number; gid?: number } =>
   process.getuid?.() === 0 ? { uid: SANDBOX_ID, gid: SANDBOX_ID } : {};
 
-let checked: { bwrap: string; python: string } | undefined;
+let checked: { bwrap: string; python: string; key: string } | undefined;
 
 const INSTALL_HINT =
   "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) on a system that allows user namespaces; " +
@@ -92,7 +92,8 @@ const INSTALL_HINT =
 
 /** Finds bwrap and python and checks that a sandbox can start; throws a UserError when not. */
 export function checkSandbox(): { bwrap: string; python: string } {
-  if (checked) return checked;
+  const key = `${process.env.ASSAY_BWRAP}|${process.env.ASSAY_SANDBOX_PYTHON}`;
+  if (checked?.key === key) return checked;
   const bwrap = findBwrap();
   if (!bwrap)
     throw new UserError(
@@ -119,7 +120,7 @@ export function checkSandbox(): { bwrap: string; python: string } {
       `refusing to execute generated code: bubblewrap cannot start a sandbox here (${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim().split("\n")[0]})`,
       { field: "sandbox", hint: INSTALL_HINT },
     );
-  checked = { bwrap, python };
+  checked = { bwrap, python, key };
   return checked;
 }
 

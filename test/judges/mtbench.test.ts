@@ -2,6 +2,7 @@
  * MT-Bench end to end through the CLI: recorded and generated answers, FastChat's judge prompts, a
  * loopback judge answering in FastChat's format, parse failures, pairwise diagnostics, per-category tables.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -294,6 +295,82 @@ describe.skipIf(!HAVE)("assay judge mt-bench", () => {
     expect(judge.calls.length - before).toBe(12);
     expect(JSON.parse(again.stdout).summary).toEqual(first.summary);
     expect(JSON.parse(again.stdout).judgeCalls).toMatchObject({ calls: 12, cached: 12 });
+  });
+
+  it("a real local judge (assay serve-model ngram): the run completes and reports its parse failures honestly", async () => {
+    const corpus = path.join(dir, "judge_corpus.txt");
+    const lines = [
+      "Assistant: The answer is helpful and accurate. Rating: [[8]]",
+      "Assistant: The answer misses the point. Rating: [[3]]",
+      "Assistant: A fair attempt with some errors. Rating: [[6]]",
+      "Assistant: I am not sure what to say about this answer.",
+    ];
+    writeFileSync(corpus, `${lines.join("\n")}\n`.repeat(30));
+    const server = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(repoRoot, "src/cli/main.ts"),
+        "serve-model",
+        `ngram:${corpus}?order=6`,
+        "--port",
+        "0",
+        "--name",
+        "ngram-judge",
+        ...store(),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        server.stdout!.on("data", (d) => {
+          out += d;
+          const m = /(http:\/\/\S+\/v1)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        server.once("exit", (code) => reject(new Error(`serve-model exited ${code}`)));
+      });
+      const out = path.join(dir, "ngram-judge");
+      const r = await runCli([
+        "judge",
+        "mt-bench",
+        "--bench-dir",
+        MT,
+        "--answers",
+        path.join(MT, "model_answer", "vicuna-13b-v1.3.jsonl"),
+        "--answers",
+        path.join(MT, "model_answer", "alpaca-13b.jsonl"),
+        "--category",
+        "writing,math",
+        "--limit",
+        "12",
+        "--judge",
+        `openai:ngram-judge@${url}`,
+        "--judge-max-tokens",
+        "80",
+        "--output-dir",
+        out,
+        "--json",
+        ...store(),
+      ]);
+      const records = readJsonl(path.join(out, "judgments.jsonl"));
+      expect(records.length).toBe(2 * 12 * 2);
+      const failed = records.filter((x) => !x.ok);
+      const { summary } = JSON.parse(r.stdout);
+      // Whatever the tiny judge says, every judgment is accounted for: scored or recorded as failed.
+      expect(summary.parse.judgments).toBe(48);
+      expect(summary.parse.failed).toBe(failed.length);
+      expect(failed.every((x) => x.score === null && x.attempts.length === 3)).toBe(true);
+      expect(records.filter((x) => x.ok).every((x) => [3, 6, 8].includes(x.score))).toBe(true);
+      expect(r.code).toBe(failed.length === 48 ? 2 : 0);
+      const n = summary.models.reduce((a: number, m: any) => a + m.overall.n, 0);
+      expect(n).toBe(48 - failed.length);
+      expect(Object.keys(summary.models[0].categories)).toEqual(["writing", "math"]);
+    } finally {
+      server.kill("SIGTERM");
+    }
   });
 
   it("a judge that returns nothing parseable: every judgment recorded as failed, exit 2", async () => {

@@ -13,6 +13,7 @@ import { register as run } from "./run.js";
 import { register as runs } from "./runs.js";
 import { register as score } from "./score.js";
 import { register as serveModel } from "./serve_model.js";
+import { register as tasks } from "./tasks.js";
 import { register as trajectory } from "./trajectory.js";
 
 /** Each command module exports `register(program)`; add new commands to this list. */
@@ -23,6 +24,7 @@ export const commands: Array<(program: Command) => void> = [
   exportRun,
   report,
   serveModel,
+  tasks,
   gate,
   trajectory,
   failures,

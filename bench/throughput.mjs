@@ -17,7 +17,13 @@ const CONCURRENCY = 64;
 
 const server = await startInstantServerProcess();
 try {
-  const body = JSON.stringify({ model: "instant", prompt: "Q: What is item 1?\nA:", max_tokens: 16, stop: ["\n"], temperature: 0 });
+  const body = JSON.stringify({
+    model: "instant",
+    prompt: "Q: What is item 1?\nA:",
+    max_tokens: 16,
+    stop: ["\n"],
+    temperature: 0,
+  });
   // The ceiling is measured before and after assay's run and averaged: this machine's load drifts.
   const measureCeiling = async () =>
     (

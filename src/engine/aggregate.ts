@@ -85,7 +85,9 @@ function meanAggregate(a: MeanAcc, def: MetricDef, confidence: number): Aggregat
   // lm-eval's stderr (ddof 1); the interval is Wilson for 0/1 metrics (it stays inside [0, 1]), t otherwise.
   const stderr = a.n > 1 ? Math.sqrt(a.m2 / (a.n - 1) / a.n) : Number.NaN;
   const t = a.n > 1 ? studentTPpf(1 - (1 - confidence) / 2, a.n - 1) : Number.NaN;
-  const ci = a.binary ? wilsonInterval(a.ones, a.n, confidence) : { lower: a.mean - t * stderr, upper: a.mean + t * stderr };
+  const ci = a.binary
+    ? wilsonInterval(a.ones, a.n, confidence)
+    : { lower: a.mean - t * stderr, upper: a.mean + t * stderr };
   return {
     value: a.mean,
     stderr,

@@ -37,10 +37,21 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "assay-bad-"));
   store = path.join(dir, "assay.db");
   write("corpus.txt", "the cat sat on the mat. the dog sat on the log.\n".repeat(20));
-  write("data.jsonl", `${JSON.stringify({ q: "the cat", a: "sat" })}\n${JSON.stringify({ q: "the dog", a: "sat" })}\n`);
+  write(
+    "data.jsonl",
+    `${JSON.stringify({ q: "the cat", a: "sat" })}\n${JSON.stringify({ q: "the dog", a: "sat" })}\n`,
+  );
   write("good.yaml", goodTask());
   // A completed run that no later failure may damage.
-  const ok = await runCli(["run", path.join(dir, "good.yaml"), "--model", `ngram:${corpus()}`, "--store", store, "--json"]);
+  const ok = await runCli([
+    "run",
+    path.join(dir, "good.yaml"),
+    "--model",
+    `ngram:${corpus()}`,
+    "--store",
+    store,
+    "--json",
+  ]);
   expect(ok.code).toBe(0);
 });
 
@@ -63,12 +74,26 @@ describe("bad input fails clearly", () => {
 
   it("malformed CSV names the file and line", async () => {
     write("bad.csv", 'q,a\n"x",y\n"unterminated,z\n');
-    const r = await runCli(["run", write("t2.yaml", goodTask("bad.csv")), "--model", `ngram:${corpus()}`, "--store", store]);
+    const r = await runCli([
+      "run",
+      write("t2.yaml", goodTask("bad.csv")),
+      "--model",
+      `ngram:${corpus()}`,
+      "--store",
+      store,
+    ]);
     expectClearError(r, "bad.csv", "malformed CSV");
   });
 
   it("malformed YAML names file and line", async () => {
-    const r = await runCli(["run", write("t3.yaml", "task: x\ndoc_to_text: [a, b\n"), "--model", `ngram:${corpus()}`, "--store", store]);
+    const r = await runCli([
+      "run",
+      write("t3.yaml", "task: x\ndoc_to_text: [a, b\n"),
+      "--model",
+      `ngram:${corpus()}`,
+      "--store",
+      store,
+    ]);
     expectClearError(r, "t3.yaml:", "malformed YAML");
   });
 
@@ -106,12 +131,21 @@ describe("bad input fails clearly", () => {
   it("an API error body is shown", async () => {
     const server = http.createServer((_req, res) => {
       res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: "Incorrect API key provided", type: "invalid_request_error" } }));
+      res.end(
+        JSON.stringify({ error: { message: "Incorrect API key provided", type: "invalid_request_error" } }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
     try {
-      const r = await runCli(["run", path.join(dir, "good.yaml"), "--model", `openai:m@${url}`, "--store", store]);
+      const r = await runCli([
+        "run",
+        path.join(dir, "good.yaml"),
+        "--model",
+        `openai:m@${url}`,
+        "--store",
+        store,
+      ]);
       expectClearError(r, "Incorrect API key provided");
     } finally {
       server.close();
@@ -123,6 +157,10 @@ describe("bad input fails clearly", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--modle'");
     expect(r.stderr).toContain("--model");
-    expectClearError(await runCli(["run", path.join(dir, "nope.yaml"), "--model", `ngram:${corpus()}`]), "nope.yaml", "not found");
+    expectClearError(
+      await runCli(["run", path.join(dir, "nope.yaml"), "--model", `ngram:${corpus()}`]),
+      "nope.yaml",
+      "not found",
+    );
   });
 });

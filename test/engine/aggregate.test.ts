@@ -30,14 +30,20 @@ describe("run aggregation", () => {
     expect(r["acc,none"].ciHigh).toBeCloseTo(center + half, 12);
     const bm = brier.reduce((a, b) => a + b, 0) / n;
     const bse = Math.sqrt(brier.reduce((s, x) => s + (x - bm) ** 2, 0) / (n - 1) / n);
-    expect(r["brier_score,none"].ciHigh - r["brier_score,none"].value).toBeCloseTo(studentTPpf(0.975, 7) * bse, 12);
+    expect(r["brier_score,none"].ciHigh - r["brier_score,none"].value).toBeCloseTo(
+      studentTPpf(0.975, 7) * bse,
+      12,
+    );
   });
 
   it("corpus metrics combine summed statistics and bootstrap reproducibly", () => {
     const run = () => {
       const agg = new RunAggregator(defs, 7);
       for (let i = 0; i < 50; i++) {
-        agg.add({ "perplexity,none": [-(1 + (i % 5) * 0.3), 1], "bits_per_byte,none": [-(2 + (i % 3)), 3 + (i % 4)] });
+        agg.add({
+          "perplexity,none": [-(1 + (i % 5) * 0.3), 1],
+          "bits_per_byte,none": [-(2 + (i % 3)), 3 + (i % 4)],
+        });
       }
       return agg.result();
     };

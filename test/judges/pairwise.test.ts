@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   lengthStats,
@@ -6,9 +9,11 @@ import {
   positionStats,
   selfPreference,
 } from "../../src/judges/bias.js";
+import { renderForScoring } from "../../src/judges/client.js";
 import {
   combine,
   type OrderJudgment,
+  orderVars,
   type PairItem,
   type PairJudgment,
   PairwiseJudge,
@@ -16,6 +21,8 @@ import {
   winRates,
 } from "../../src/judges/pairwise.js";
 import type { Position } from "../../src/judges/parse.js";
+import { messagesFor } from "../../src/judges/single.js";
+import { createNgramProvider } from "../../src/models/ngram/spec.js";
 import { UserError } from "../../src/util/errors.js";
 import { testJudge } from "./helpers.js";
 import {
@@ -405,5 +412,44 @@ describe("single order", () => {
     expect(j.verdict).toBe("model_2");
     expect(j.consistent).toBeNull();
     expect(positionStats([j]).pairs).toBe(0);
+  });
+});
+
+describe("probability rule with a judge that returns log-probabilities", () => {
+  it("averages the verdict probabilities of both orders, as computed from the model's log-likelihoods", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "assay-prob-"));
+    const file = path.join(dir, "judge.txt");
+    writeFileSync(
+      file,
+      "Final verdict: [[A]]\nFinal verdict: [[A]]\nFinal verdict: [[B]]\nFinal verdict: [[C]]\n".repeat(10),
+    );
+    const ngram = await createNgramProvider(`ngram:${file}?order=4`, { cacheDir: path.join(dir, "cache") });
+    const t = await testJudge(ngram.spec, {}, undefined, ngram);
+    const judge = new PairwiseJudge(t.client, "assay-pair-v1", { tieRule: "probability" });
+    const it0 = ITEMS[1];
+    const j = await judge.judge(it0);
+    const probs = async (order: 1 | 2) => {
+      const context = renderForScoring(messagesFor(judge.prompt, orderVars(it0, order)), "Final verdict: [[");
+      const lp: number[] = [];
+      for (const c of ["A]]", "B]]", "C]]"]) {
+        const r = await ngram.serve(
+          { kind: "loglikelihood", context, continuation: c },
+          new AbortController().signal,
+        );
+        lp.push(r.response.kind === "loglikelihood" ? r.response.logprob : Number.NaN);
+      }
+      const z = lp.reduce((a, x) => a + Math.exp(x), 0);
+      return lp.map((x) => Math.exp(x) / z);
+    };
+    const [p1, p2] = [await probs(1), await probs(2)];
+    expect(j.probabilities!.model_1).toBeCloseTo((p1[0] + p2[1]) / 2, 12);
+    expect(j.probabilities!.model_2).toBeCloseTo((p1[1] + p2[0]) / 2, 12);
+    expect(j.probabilities!.tie).toBeCloseTo((p1[2] + p2[2]) / 2, 12);
+    // The trained judge prefers "A" whatever is shown first: a position bias the orders average out.
+    expect(j.orders.map((o) => o.position)).toEqual(["A", "A"]);
+    expect(j.consistent).toBe(false);
+    expect(positionStats([j])).toMatchObject({ pairs: 1, biasedFirst: 1, firstPositionRate: 1 });
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

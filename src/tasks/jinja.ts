@@ -38,6 +38,29 @@ Object.defineProperty(ArrayValueProto, "builtins", {
   },
 });
 
+/**
+ * Python accepts escapes of any punctuation (`\,`, `\-`, `\#`); JS's unicode mode only those of syntax
+ * characters (and `\-` in a class). The others become the plain character.
+ */
+function unescapeIdentity(p: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === "\\" && i + 1 < p.length) {
+      const n = p[i + 1];
+      i++;
+      if (/[A-Za-z0-9]/.test(n) || "^$\\.*+?()[]{}|/".includes(n) || (n === "-" && inClass)) out += c + n;
+      else out += n;
+      continue;
+    }
+    if (c === "[" && !inClass) inClass = true;
+    else if (c === "]" && inClass) inClass = false;
+    out += c;
+  }
+  return out;
+}
+
 /** Converts a Python `re` pattern to a JS RegExp for the common subset lm-eval tasks use. */
 export function pythonRegex(pattern: string, flags = ""): RegExp {
   let p = pattern;
@@ -47,7 +70,7 @@ export function pythonRegex(pattern: string, flags = ""): RegExp {
     p = p.slice(inline[0].length);
     for (const ch of inline[1]) if ("ims".includes(ch) && !f.includes(ch)) f += ch;
   }
-  p = p
+  p = unescapeIdentity(p)
     .replace(/\(\?P<(\w+)>/g, "(?<$1>")
     .replace(/\(\?P=(\w+)\)/g, "\\k<$1>")
     .replace(/\\Z/g, "$(?![\\s\\S])");

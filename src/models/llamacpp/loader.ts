@@ -29,7 +29,7 @@ export async function loadNodeLlamaCpp(importer?: Importer): Promise<NodeLlamaCp
     try {
       return await (importer ?? defaultImporter)();
     } catch (e) {
-      if (isMissingPackage(e)) throw new UserError(INSTALL_MESSAGE, { hint: `run \`${INSTALL_COMMAND}\`` });
+      if (isMissingPackage(e)) throw new UserError(INSTALL_MESSAGE);
       throw new UserError(`llamacpp: node-llama-cpp failed to load: ${(e as Error).message}`, {
         hint: `reinstall it with \`${INSTALL_COMMAND}\``,
       });

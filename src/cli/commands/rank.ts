@@ -1,10 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { createGunzip } from "node:zlib";
 import type { Command } from "commander";
-import { readJsonl } from "../../data/jsonl.js";
 import { csvField } from "../../report/export.js";
 import { alignColumns, fmtInt, printable } from "../../report/format.js";
-import { type Battle, BattleAggregator, parseBattle } from "../../stats/ranking/battles.js";
+import {
+  type Battle,
+  BattleAggregator,
+  BattleJsonlReader,
+  type BattleReaderOptions,
+} from "../../stats/ranking/battles.js";
 import { bootstrapBradleyTerry, percentile, ranksFromIntervals } from "../../stats/ranking/bootstrap.js";
 import { fitBradleyTerry } from "../../stats/ranking/bradley_terry.js";
 import { computeElo, OnlineElo } from "../../stats/ranking/elo.js";
@@ -64,11 +69,72 @@ function parseAnchor(text: string | undefined): { model: string; rating: number 
   return { model: text.slice(0, eq), rating };
 }
 
+/**
+ * Streams a battles JSONL file (.gz by extension) through the fast battle reader into an
+ * aggregator of unique (model_a, model_b, outcome) counts. Errors name file and line, as readJsonl.
+ */
+export async function readBattlesFile(
+  file: string,
+  opts: Pick<BattleReaderOptions, "onBattle"> = {},
+): Promise<BattleAggregator> {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    raw.once("open", () => resolve());
+    raw.once("error", (e) => reject(new UserError(`cannot read file: ${e.message}`, { file })));
+  });
+  const reader = new BattleJsonlReader(new BattleAggregator(), { file, onBattle: opts.onBattle });
+  let input: NodeJS.ReadableStream = raw;
+  if (file.endsWith(".gz")) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    raw.once("error", (e) => gunzip.destroy(e));
+    input = raw.pipe(gunzip);
+  }
+  try {
+    for await (const chunk of input) reader.push(chunk as Buffer);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    // A zero-byte .gz is an empty file, not a broken one.
+    if (reader.line === 0 && statSync(file).size === 0) return reader.aggregator;
+    throw new UserError(`cannot read file: ${(e as Error).message}`, { file, line: reader.line + 1 });
+  } finally {
+    raw.destroy(); // closes the file when a bad line stops the reading early
+  }
+  reader.end();
+  return reader.aggregator;
+}
+
+/**
+ * Stages of rankBattles: parse (reading, gunzip, JSON and validation, with the counting of unique
+ * rows fused in), aggregate (the unique-row table and per-model records), fit (Bradley–Terry, and
+ * online Elo with --system elo), bootstrap, leaderboard (ranks and rows).
+ */
+export type RankStage = "parse" | "aggregate" | "fit" | "bootstrap" | "leaderboard";
+
+/** Wall and CPU milliseconds (process.cpuUsage: all threads, so gunzip counts) per stage. */
+export type RankTimings = Partial<Record<RankStage, { wallMs: number; cpuMs: number }>>;
+
 /** Reads a battles file and computes the leaderboard. */
 export async function rankBattles(
   file: string,
-  opts: { system?: string; bootstrap?: number; seed?: number; anchor?: string },
+  opts: { system?: string; bootstrap?: number; seed?: number; anchor?: string; timings?: RankTimings },
 ): Promise<Leaderboard> {
+  const timings = opts.timings;
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let mark = timings ? performance.now() : 0;
+  let cpuMark = timings ? cpuMs() : 0;
+  const lap = (stage: RankStage) => {
+    if (!timings) return;
+    const now = performance.now();
+    const cpu = cpuMs();
+    const t = (timings[stage] ??= { wallMs: 0, cpuMs: 0 });
+    t.wallMs += now - mark;
+    t.cpuMs += cpu - cpuMark;
+    mark = now;
+    cpuMark = cpu;
+  };
   const system = opts.system ?? "bt";
   if (system !== "bt" && system !== "elo")
     throw new UserError(`unknown system '${system}'`, {
@@ -79,42 +145,55 @@ export async function rankBattles(
   const rounds = opts.bootstrap ?? 100;
   const seed = opts.seed ?? 0;
   const anchor = parseAnchor(opts.anchor);
-  const agg = new BattleAggregator();
-  // Elo depends on the battle order, so keep the battles (names are shared strings, so this is compact).
-  const battles: Battle[] = [];
-  const record = new Map<string, { battles: number; wins: number; losses: number; ties: number }>();
-  const tally = (m: string) => {
-    let r = record.get(m);
-    if (!r) record.set(m, (r = { battles: 0, wins: 0, losses: 0, ties: 0 }));
-    return r;
-  };
-  for await (const { line, value } of readJsonl(file)) {
-    const b = parseBattle(value, { file, line });
-    agg.add(b);
-    const ra = tally(b.model_a);
-    const rb = tally(b.model_b);
-    ra.battles++;
-    rb.battles++;
-    if (b.winner === "model_a") {
-      ra.wins++;
-      rb.losses++;
-    } else if (b.winner === "model_b") {
-      rb.wins++;
-      ra.losses++;
-    } else {
-      ra.ties++;
-      rb.ties++;
-    }
-    if (system === "elo") battles.push(b);
-  }
+  // Elo depends on the battle order: keep (model_a, model_b, outcome) ids in file order.
+  let ids = new Int32Array(system === "elo" ? 3 << 16 : 0);
+  let kept = 0;
+  const agg = await readBattlesFile(
+    file,
+    system === "elo"
+      ? {
+          onBattle: (ia, ib, o) => {
+            if (kept + 3 > ids.length) {
+              const grown = new Int32Array(ids.length * 2);
+              grown.set(ids);
+              ids = grown;
+            }
+            ids[kept++] = ia;
+            ids[kept++] = ib;
+            ids[kept++] = o;
+          },
+        }
+      : {},
+  );
   if (agg.count === 0)
     throw new UserError("no battles in file", { file, expected: "JSONL lines {model_a, model_b, winner}" });
+  lap("parse");
   const m = agg.matchups();
+  // Battles, wins, losses and ties per model from the unique rows.
+  const record = new Map(m.models.map((x) => [x, { battles: 0, wins: 0, losses: 0, ties: 0 }]));
+  for (let k = 0; k < m.a.length; k++) {
+    const ra = record.get(m.models[m.a[k]])!;
+    const rb = record.get(m.models[m.b[k]])!;
+    const w = m.w[k];
+    ra.battles += w;
+    rb.battles += w;
+    if (m.y[k] === 1) {
+      ra.wins += w;
+      rb.losses += w;
+    } else if (m.y[k] === 0) {
+      rb.wins += w;
+      ra.losses += w;
+    } else {
+      ra.ties += w;
+      rb.ties += w;
+    }
+  }
   if (anchor && !m.models.includes(anchor.model))
     throw new UserError(`anchor model '${anchor.model}' is not in the battles`, {
       field: "--anchor",
       hint: didYouMean(anchor.model, m.models),
     });
+  lap("aggregate");
   const fit = fitBradleyTerry(m, { anchor });
   const components = fit.components;
   const compOf = new Map<string, number>();
@@ -129,6 +208,7 @@ export async function rankBattles(
     if (anchor) notes.push("--anchor is ignored: it needs a connected comparison graph");
   }
   const useAnchor = anchor && components.length === 1 ? anchor : undefined;
+  lap("fit");
 
   let rating: Record<string, number> | null = null;
   let lower: Record<string, number> | null = null;
@@ -138,7 +218,9 @@ export async function rankBattles(
     if (fit.mleExists) {
       rating = fit.ratingsAnchored ?? fit.ratings!;
       if (rounds > 0) {
-        const b = bootstrapBradleyTerry(m, { rounds, seed, anchor: useAnchor });
+        // Starting at the fitted β, the bootstrap's own full-data fit only confirms convergence.
+        const start = m.models.map((x) => fit.beta![x]);
+        const b = bootstrapBradleyTerry(m, { rounds, seed, anchor: useAnchor, start });
         rating = b.ratings;
         lower = b.lower;
         upper = b.upper;
@@ -159,7 +241,14 @@ export async function rankBattles(
       const shift = useAnchor.rating - r[useAnchor.model];
       return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v + shift]));
     };
+    // Battle objects share the name strings, so the list stays compact.
+    const names = agg.modelNames();
+    const WINNER = ["model_a", "tie", "model_b"] as const;
+    const battles: Battle[] = new Array(kept / 3);
+    for (let i = 0, k = 0; k < kept; i++, k += 3)
+      battles[i] = { model_a: names[ids[k]], model_b: names[ids[k + 1]], winner: WINNER[ids[k + 2]] };
     rating = toRecord(computeElo(battles));
+    lap("fit");
     if (rounds > 0) {
       // FastChat's bootstrap: resample battles with replacement (a random order), rerun online Elo;
       // the rating shown is the median over rounds, as on the Arena leaderboard (one order is arbitrary).
@@ -187,6 +276,8 @@ export async function rankBattles(
     }
   }
 
+  lap("bootstrap");
+
   // Ranks within each connected component: the Arena rule with CIs, else by rating.
   const rankOf = new Map<string, number>();
   const order = rating ?? fit.orderingRatings!;
@@ -209,6 +300,7 @@ export async function rankBattles(
     (a, b) => a.component - b.component || order[b.model] - order[a.model] || a.model.localeCompare(b.model),
   );
   const mleExists = system === "elo" || fit.mleExists;
+  lap("leaderboard");
   return {
     system,
     file,

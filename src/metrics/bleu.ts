@@ -5,8 +5,19 @@
  * Sufficient statistics per segment are `[sys_len, ref_len, counts_1..N, totals_1..N]`; they add up
  * across segments, so corpus BLEU (and bootstrap resamples) can be computed from streamed stats.
  */
+import {
+  checkCorpus,
+  checkHyp,
+  checkOptionNames,
+  checkRefs,
+  optBool,
+  optChoice,
+  optInt,
+  optNum,
+} from "./args.js";
+import { addClippedMatches, callInterner, Interner, SymbolSeq } from "./ngram_match.js";
 import { pyFormatFixed, pyLower, pyRStrip, pySplit } from "./pystr.js";
-import { type BleuTokenizerName, bleuTokenizer } from "./tokenizers.js";
+import { type BleuTokenizerName, bleuTokenizer, Spans, spans13a } from "./tokenizers.js";
 
 export type BleuSmoothMethod = "exp" | "floor" | "add-k" | "none";
 
@@ -56,50 +67,58 @@ interface ResolvedBleuOptions {
   effectiveOrder: boolean;
 }
 
-/** Fills defaults and validates options. */
+const BLEU_OPTION_NAMES = [
+  "tokenize",
+  "lowercase",
+  "smoothMethod",
+  "smoothValue",
+  "maxNgramOrder",
+  "effectiveOrder",
+] as const;
+const TOKENIZERS: readonly BleuTokenizerName[] = ["13a", "intl", "char", "none"];
+const SMOOTH_METHODS: readonly BleuSmoothMethod[] = ["exp", "floor", "add-k", "none"];
+
+/** Fills defaults and validates options (TypeError for a wrong type, RangeError for a bad value). */
 function resolve(opts: BleuOptions = {}): ResolvedBleuOptions {
-  const tokenize = opts.tokenize ?? "13a";
-  const smoothMethod = opts.smoothMethod ?? "exp";
-  if (!(smoothMethod in BLEU_SMOOTH_DEFAULTS)) throw new Error(`unknown smooth_method '${smoothMethod}'`);
-  const maxNgramOrder = opts.maxNgramOrder ?? 4;
-  if (!Number.isInteger(maxNgramOrder) || maxNgramOrder < 1)
-    throw new Error(`max_ngram_order must be a positive integer, got ${maxNgramOrder}`);
+  checkOptionNames("BLEU", opts, BLEU_OPTION_NAMES);
+  const tokenize = optChoice("BLEU", "tokenize", opts.tokenize, "13a", TOKENIZERS);
+  const smoothMethod = optChoice("BLEU", "smoothMethod", opts.smoothMethod, "exp", SMOOTH_METHODS);
+  const smoothValue =
+    opts.smoothValue === undefined || opts.smoothValue === null
+      ? null
+      : optNum("BLEU", "smoothValue", opts.smoothValue, 0, (x) => x >= 0, "a number ≥ 0 or null");
   return {
     tokenize,
     tokenizer: bleuTokenizer(tokenize),
-    lowercase: opts.lowercase ?? false,
+    lowercase: optBool("BLEU", "lowercase", opts.lowercase, false),
     smoothMethod,
-    smoothValue: opts.smoothValue ?? null,
-    maxNgramOrder,
-    effectiveOrder: opts.effectiveOrder ?? false,
+    smoothValue,
+    maxNgramOrder: optInt("BLEU", "maxNgramOrder", opts.maxNgramOrder, 4, 1),
+    effectiveOrder: optBool("BLEU", "effectiveOrder", opts.effectiveOrder, false),
   };
 }
 
-/** Lowercases (optionally), right-strips and tokenizes one segment, as sacreBLEU does. */
-function preprocess(sent: string, o: ResolvedBleuOptions): string {
+const spans = new Spans();
+
+/**
+ * Lowercases (optionally), right-strips and tokenizes one segment as sacreBLEU does, and appends its
+ * token ids and a side separator to `seq`. Returns the number of tokens.
+ */
+function encode(sent: string, o: ResolvedBleuOptions, vocab: Interner, seq: SymbolSeq): number {
   if (o.lowercase) sent = pyLower(sent);
-  return o.tokenizer(pyRStrip(sent));
-}
-
-/** Adds every n-gram (1..maxOrder) of `tokens` to `into`, keyed by space-joined tokens. */
-function countNgrams(tokens: string[], maxOrder: number, into: Map<string, number>): void {
-  const n = tokens.length;
-  // Tokens never contain whitespace, so a space-joined key is unambiguous.
-  for (let i = 0; i < n; i++) {
-    let key = tokens[i];
-    into.set(key, (into.get(key) ?? 0) + 1);
-    const last = Math.min(n, i + maxOrder);
-    for (let j = i + 1; j < last; j++) {
-      key = `${key} ${tokens[j]}`;
-      into.set(key, (into.get(key) ?? 0) + 1);
-    }
+  sent = pyRStrip(sent);
+  let n: number;
+  if (o.tokenize === "13a") {
+    // The 13a tokens as spans of the line: no token strings, no joined-and-split line.
+    const line = spans13a(sent, spans);
+    n = spans.count;
+    for (let k = 0; k < n; k++) seq.push(vocab.id(line, spans.starts[k], spans.ends[k]));
+  } else {
+    const toks = pySplit(o.tokenizer(sent));
+    n = toks.length;
+    for (const t of toks) seq.push(vocab.id(t, 0, t.length));
   }
-}
-
-/** Number of spaces in `s` plus one: the order of an n-gram key. */
-function ngramOrder(key: string): number {
-  let n = 1;
-  for (let i = key.indexOf(" "); i >= 0; i = key.indexOf(" ", i + 1)) n++;
+  seq.endSide();
   return n;
 }
 
@@ -117,35 +136,32 @@ function closestRefLen(hypLen: number, refLens: number[]): number {
   return closestLen;
 }
 
-/** Segment statistics from already preprocessed (tokenized) hypothesis and references. */
-function statsFromTokenized(hyp: string, refs: readonly string[], maxOrder: number): number[] {
-  const refNgrams = new Map<string, number>();
-  const refLens: number[] = [];
-  const tmp = new Map<string, number>();
-  for (let r = 0; r < refs.length; r++) {
-    const toks = pySplit(refs[r]);
-    refLens.push(toks.length);
-    if (r === 0) countNgrams(toks, maxOrder, refNgrams);
-    else {
-      // Multi-reference clipping uses the maximum count over references.
-      tmp.clear();
-      countNgrams(toks, maxOrder, tmp);
-      for (const [k, v] of tmp) if (v > (refNgrams.get(k) ?? 0)) refNgrams.set(k, v);
-    }
+const seq = new SymbolSeq();
+const refLens: number[] = [];
+
+/**
+ * Writes the statistics of one segment to `stats[0 .. 2 + 2 * maxOrder)`: lengths, clipped n-gram
+ * matches (the maximum count over references clips a hypothesis n-gram, as in sacreBLEU) and totals.
+ */
+function segmentStats(
+  hyp: string,
+  refs: readonly string[],
+  o: ResolvedBleuOptions,
+  vocab: Interner,
+  stats: number[],
+): void {
+  const maxOrder = o.maxNgramOrder;
+  seq.clear();
+  const hypLen = encode(hyp, o, vocab, seq);
+  refLens.length = 0;
+  for (const r of refs) refLens.push(encode(r, o, vocab, seq));
+  stats[0] = hypLen;
+  stats[1] = closestRefLen(hypLen, refLens);
+  for (let n = 1; n <= maxOrder; n++) {
+    stats[1 + n] = 0;
+    stats[1 + maxOrder + n] = Math.max(0, hypLen - n + 1);
   }
-  const hypToks = pySplit(hyp);
-  const hypNgrams = new Map<string, number>();
-  countNgrams(hypToks, maxOrder, hypNgrams);
-  const stats = new Array<number>(2 + 2 * maxOrder).fill(0);
-  stats[0] = hypToks.length;
-  stats[1] = closestRefLen(hypToks.length, refLens);
-  for (const [k, count] of hypNgrams) {
-    const n = ngramOrder(k) - 1;
-    stats[2 + maxOrder + n] += count;
-    const rc = refNgrams.get(k);
-    if (rc !== undefined) stats[2 + n] += Math.min(count, rc);
-  }
-  return stats;
+  addClippedMatches(seq.data, seq.len, vocab.size, maxOrder, stats, 2);
 }
 
 /**
@@ -154,17 +170,16 @@ function statsFromTokenized(hyp: string, refs: readonly string[], maxOrder: numb
  */
 export function bleuSegmentStats(hyp: string, refs: readonly string[], opts: BleuOptions = {}): number[] {
   const o = resolve(opts);
-  if (refs.length === 0) throw new Error("BLEU needs at least one reference per segment");
-  return statsFromTokenized(
-    preprocess(hyp, o),
-    refs.map((r) => preprocess(r, o)),
-    o.maxNgramOrder,
-  );
+  checkHyp("BLEU", hyp, "the hypothesis");
+  checkRefs("BLEU", refs, "the references");
+  const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
+  segmentStats(hyp, refs, o, callInterner(), stats);
+  return stats;
 }
 
 /** Element-wise sum of segment statistics (sacreBLEU `sum_of_lists`). */
 export function sumStats(stats: readonly (readonly number[])[]): number[] {
-  if (stats.length === 0) throw new Error("no statistics to sum");
+  if (stats.length === 0) throw new RangeError("BLEU: no segment statistics to sum");
   const total = new Array<number>(stats[0].length).fill(0);
   for (const s of stats) for (let i = 0; i < total.length; i++) total[i] += s[i];
   return total;
@@ -180,7 +195,9 @@ export function bleuFromStats(stats: readonly number[], opts: BleuOptions = {}):
   const o = resolve(opts);
   const order = o.maxNgramOrder;
   if (stats.length !== 2 + 2 * order)
-    throw new Error(`expected ${2 + 2 * order} BLEU statistics, got ${stats.length}`);
+    throw new RangeError(
+      `BLEU: expected ${2 + 2 * order} statistics for max_ngram_order ${order}, got ${stats.length}`,
+    );
   const sysLen = stats[0];
   const refLen = stats[1];
   const correct = stats.slice(2, 2 + order);
@@ -223,26 +240,32 @@ export function sentenceBleu(hyp: string, refs: readonly string[], opts: BleuOpt
   return bleuFromStats(bleuSegmentStats(hyp, refs, opts), opts);
 }
 
+/** Checks a corpus and calls `each` with every segment's statistics (one reused array). */
+function forEachSegment(
+  hyps: readonly string[],
+  refs: readonly (readonly string[])[],
+  o: ResolvedBleuOptions,
+  each: (stats: number[]) => void,
+): void {
+  checkCorpus("BLEU", hyps, refs);
+  const vocab = new Interner(); // fresh per corpus: its tokens are no use to later calls
+  const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
+  for (let i = 0; i < hyps.length; i++) {
+    checkHyp("BLEU", hyps[i], `hyps[${i}]`);
+    checkRefs("BLEU", refs[i], `refs[${i}]`);
+    segmentStats(hyps[i], refs[i], o, vocab, stats);
+    each(stats);
+  }
+}
+
 /** Per-segment statistics of a corpus; `refs[i]` holds the references of `hyps[i]`. */
 export function corpusBleuStats(
   hyps: readonly string[],
   refs: readonly (readonly string[])[],
   opts: BleuOptions = {},
 ): number[][] {
-  if (hyps.length !== refs.length)
-    throw new Error(`${hyps.length} hypotheses but ${refs.length} reference lists`);
-  const o = resolve(opts);
   const out: number[][] = [];
-  for (let i = 0; i < hyps.length; i++) {
-    if (refs[i].length === 0) throw new Error(`segment ${i} has no reference`);
-    out.push(
-      statsFromTokenized(
-        preprocess(hyps[i], o),
-        refs[i].map((r) => preprocess(r, o)),
-        o.maxNgramOrder,
-      ),
-    );
-  }
+  forEachSegment(hyps, refs, resolve(opts), (stats) => out.push(stats.slice()));
   return out;
 }
 
@@ -252,8 +275,15 @@ export function corpusBleu(
   refs: readonly (readonly string[])[],
   opts: BleuOptions = {},
 ): BleuScore {
-  if (hyps.length === 0) throw new Error("corpus BLEU needs at least one segment");
-  return bleuFromStats(sumStats(corpusBleuStats(hyps, refs, opts)), opts);
+  const o = resolve(opts);
+  checkCorpus("BLEU", hyps, refs);
+  if (hyps.length === 0) throw new RangeError("BLEU: corpus BLEU needs at least one segment, got none");
+  // The element-wise sum of the segment statistics, as sumStats(corpusBleuStats(...)).
+  const total = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
+  forEachSegment(hyps, refs, o, (stats) => {
+    for (let i = 0; i < total.length; i++) total[i] += stats[i];
+  });
+  return bleuFromStats(total, opts);
 }
 
 /** Number of references for a signature: the count if every segment has the same, else "var". */

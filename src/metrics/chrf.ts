@@ -5,7 +5,9 @@
  * word orders 1..wordOrder, taken from the reference with the best sentence chrF (first on ties).
  * They add up across segments; corpus chrF is computed from the sums.
  */
-import { pyLower, pySplit } from "./pystr.js";
+import { checkCorpus, checkHyp, checkOptionNames, checkRefs, optBool, optInt, optNum } from "./args.js";
+import { addClippedMatches, callInterner, Interner, SymbolSeq } from "./ngram_match.js";
+import { isPyWhitespace, pyLower, pySplit } from "./pystr.js";
 
 export interface ChrfOptions {
   /** Character n-gram order; default 6. */
@@ -39,19 +41,28 @@ interface ResolvedChrfOptions {
   epsSmoothing: boolean;
 }
 
-/** Fills defaults and validates options. */
+const CHRF_OPTION_NAMES = [
+  "charOrder",
+  "wordOrder",
+  "beta",
+  "lowercase",
+  "whitespace",
+  "epsSmoothing",
+] as const;
+
+/** Fills defaults and validates options (TypeError for a wrong type, RangeError for a bad value). */
 function resolve(opts: ChrfOptions = {}): ResolvedChrfOptions {
+  checkOptionNames("chrF", opts, CHRF_OPTION_NAMES);
   const o = {
-    charOrder: opts.charOrder ?? 6,
-    wordOrder: opts.wordOrder ?? 0,
-    beta: opts.beta ?? 2,
-    lowercase: opts.lowercase ?? false,
-    whitespace: opts.whitespace ?? false,
-    epsSmoothing: opts.epsSmoothing ?? false,
+    charOrder: optInt("chrF", "charOrder", opts.charOrder, 6, 0),
+    wordOrder: optInt("chrF", "wordOrder", opts.wordOrder, 0, 0),
+    beta: optNum("chrF", "beta", opts.beta, 2, (x) => x > 0, "a number > 0"),
+    lowercase: optBool("chrF", "lowercase", opts.lowercase, false),
+    whitespace: optBool("chrF", "whitespace", opts.whitespace, false),
+    epsSmoothing: optBool("chrF", "epsSmoothing", opts.epsSmoothing, false),
   };
-  if (!Number.isInteger(o.charOrder) || o.charOrder < 0) throw new Error(`bad char_order ${o.charOrder}`);
-  if (!Number.isInteger(o.wordOrder) || o.wordOrder < 0) throw new Error(`bad word_order ${o.wordOrder}`);
-  if (o.charOrder + o.wordOrder === 0) throw new Error("char_order + word_order must be positive");
+  if (o.charOrder + o.wordOrder === 0)
+    throw new RangeError("chrF: charOrder + wordOrder must be positive, got 0 + 0");
   return o;
 }
 
@@ -71,67 +82,84 @@ function removePunctuation(sent: string): string[] {
   return out;
 }
 
-type Counts = Map<string, number>;
+// Code point -> symbol id (shared by all calls; at most one id per code point). BMP ids are stored + 1.
+const BMP_IDS = new Int32Array(0x10000);
+const ASTRAL_IDS = new Map<number, number>();
+let nCharIds = 0;
 
-/** Character n-gram counters for orders 1..maxOrder over code points (whitespace dropped unless kept). */
-function charNgrams(line: string, maxOrder: number, whitespace: boolean): Counts[] {
-  if (!whitespace) line = pySplit(line).join("");
-  // UTF-16 offsets of each code point so n-grams slice whole code points.
-  const offs: number[] = [];
-  for (let i = 0; i < line.length; i++) {
-    offs.push(i);
-    const c = line.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < line.length) {
+/** Appends the symbol ids of the code points of `line` (Python whitespace dropped unless kept). */
+function pushChars(line: string, whitespace: boolean, seq: SymbolSeq): number {
+  const n = line.length;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let c = line.charCodeAt(i);
+    if (!whitespace && isPyWhitespace(c)) continue;
+    let id: number;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
       const d = line.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
     }
-  }
-  const len = offs.length;
-  offs.push(line.length);
-  const out: Counts[] = [];
-  for (let n = 1; n <= maxOrder; n++) {
-    const m: Counts = new Map();
-    for (let i = 0; i + n <= len; i++) {
-      const g = line.slice(offs[i], offs[i + n]);
-      m.set(g, (m.get(g) ?? 0) + 1);
+    if (c < 0x10000) {
+      id = BMP_IDS[c] - 1;
+      if (id < 0) {
+        id = nCharIds++;
+        BMP_IDS[c] = id + 1;
+      }
+    } else {
+      const known = ASTRAL_IDS.get(c);
+      if (known === undefined) {
+        id = nCharIds++;
+        ASTRAL_IDS.set(c, id);
+      } else id = known;
     }
-    out.push(m);
+    seq.push(id);
+    count++;
   }
-  return out;
+  seq.endSide();
+  return count;
 }
 
-/** Word n-gram counter of order n, keyed by space-joined words. */
-function wordNgrams(words: string[], n: number): Counts {
-  const m: Counts = new Map();
-  for (let i = 0; i + n <= words.length; i++) {
-    const g = n === 1 ? words[i] : words.slice(i, i + n).join(" ");
-    m.set(g, (m.get(g) ?? 0) + 1);
-  }
-  return m;
+/** Appends the ids of `words` and a separator to `seq`; returns the number of words. */
+function pushWords(words: readonly string[], vocab: Interner, seq: SymbolSeq): number {
+  for (const w of words) seq.push(vocab.id(w, 0, w.length));
+  seq.endSide();
+  return words.length;
 }
 
-/** All n-gram counters of a preprocessed segment: character orders then word orders. */
-function allNgrams(sent: string, o: ResolvedChrfOptions): Counts[] {
-  const grams = charNgrams(sent, o.charOrder, o.whitespace);
-  if (o.wordOrder > 0) {
-    const words = removePunctuation(sent);
-    for (let n = 1; n <= o.wordOrder; n++) grams.push(wordNgrams(words, n));
-  }
-  return grams;
-}
+// Hypothesis then reference symbols (code points; words for chrF++), each followed by -1.
+const charSeq = new SymbolSeq();
+const wordSeq = new SymbolSeq();
 
-/** Appends `[hyp, ref, match]` for one order (hyp is 0 when the reference has no n-grams). */
-function matchStats(hyp: Counts, ref: Counts, out: number[]): void {
-  let match = 0;
-  let hypCount = 0;
-  for (const [g, c] of hyp) {
-    hypCount += c;
-    const r = ref.get(g);
-    if (r !== undefined) match += Math.min(c, r);
+/**
+ * `[hyp, ref, match]` for each character then word order (sacreBLEU `_get_match_statistics`):
+ * hyp and ref are the n-gram counts (hyp is 0 when the reference has no n-gram of that order),
+ * match the clipped matches. The sequences hold the hypothesis and one reference.
+ */
+function pairStats(
+  o: ResolvedChrfOptions,
+  words: Interner,
+  hypChars: number,
+  refChars: number,
+  hypWords: number,
+  refWords: number,
+): number[] {
+  const order = o.charOrder + o.wordOrder;
+  const stats = new Array<number>(3 * order).fill(0);
+  for (let i = 0; i < order; i++) {
+    const char = i < o.charOrder;
+    const n = char ? i + 1 : i - o.charOrder + 1;
+    const hypLen = char ? hypChars : hypWords;
+    const refLen = char ? refChars : refWords;
+    stats[3 * i] = refLen >= n ? Math.max(0, hypLen - n + 1) : 0;
+    stats[3 * i + 1] = Math.max(0, refLen - n + 1);
   }
-  let refCount = 0;
-  for (const c of ref.values()) refCount += c;
-  out.push(ref.size > 0 ? hypCount : 0, refCount, match);
+  if (o.charOrder > 0) addClippedMatches(charSeq.data, charSeq.len, nCharIds, o.charOrder, stats, 2, 3);
+  if (o.wordOrder > 0)
+    addClippedMatches(wordSeq.data, wordSeq.len, words.size, o.wordOrder, stats, 3 * o.charOrder + 2, 3);
+  return stats;
 }
 
 /** chrF from (summed) `[hyp, ref, match]` statistics, as sacreBLEU's `_compute_f_score` (0–100). */
@@ -171,15 +199,26 @@ function fScore(stats: readonly number[], o: ResolvedChrfOptions): number {
   return 0.0;
 }
 
-/** Statistics of a preprocessed hypothesis against preprocessed references (best reference wins). */
-function statsFromPreprocessed(hyp: string, refs: readonly string[], o: ResolvedChrfOptions): number[] {
-  const hypGrams = allNgrams(hyp, o);
+/** Statistics of a hypothesis against its references (the best reference by sentence chrF wins). */
+function statsOf(hyp: string, refs: readonly string[], o: ResolvedChrfOptions, words: Interner): number[] {
+  if (o.lowercase) hyp = pyLower(hyp);
+  charSeq.clear();
+  wordSeq.clear();
+  const hypChars = o.charOrder > 0 ? pushChars(hyp, o.whitespace, charSeq) : 0;
+  const hypWords = o.wordOrder > 0 ? pushWords(removePunctuation(hyp), words, wordSeq) : 0;
+  const charEnd = charSeq.len;
+  const wordEnd = wordSeq.len;
   let best: number[] = [];
   let bestF = -1.0;
-  for (const ref of refs) {
-    const refGrams = allNgrams(ref, o);
-    const stats: number[] = [];
-    for (let i = 0; i < hypGrams.length; i++) matchStats(hypGrams[i], refGrams[i], stats);
+  for (let ref of refs) {
+    if (o.lowercase) ref = pyLower(ref);
+    // Each reference replaces the previous one after the hypothesis.
+    charSeq.len = charEnd;
+    wordSeq.len = wordEnd;
+    const refChars = o.charOrder > 0 ? pushChars(ref, o.whitespace, charSeq) : 0;
+    const refWords = o.wordOrder > 0 ? pushWords(removePunctuation(ref), words, wordSeq) : 0;
+    const stats = pairStats(o, words, hypChars, refChars, hypWords, refWords);
+    if (refs.length === 1) return stats;
     const f = fScore(stats, o);
     if (f > bestF) {
       bestF = f;
@@ -192,22 +231,23 @@ function statsFromPreprocessed(hyp: string, refs: readonly string[], o: Resolved
 /** Statistics of one segment: `3 * (charOrder + wordOrder)` numbers. `refs` must be non-empty. */
 export function chrfSegmentStats(hyp: string, refs: readonly string[], opts: ChrfOptions = {}): number[] {
   const o = resolve(opts);
-  if (refs.length === 0) throw new Error("chrF needs at least one reference per segment");
-  const pre = (s: string) => (o.lowercase ? pyLower(s) : s);
-  return statsFromPreprocessed(pre(hyp), refs.map(pre), o);
+  checkHyp("chrF", hyp, "the hypothesis");
+  checkRefs("chrF", refs, "the references");
+  return statsOf(hyp, refs, o, callInterner());
 }
 
 /** chrF from (summed) statistics. */
 export function chrfFromStats(stats: readonly number[], opts: ChrfOptions = {}): ChrfScore {
   const o = resolve(opts);
   const expected = 3 * (o.charOrder + o.wordOrder);
-  if (stats.length !== expected) throw new Error(`expected ${expected} chrF statistics, got ${stats.length}`);
+  if (stats.length !== expected)
+    throw new RangeError(`chrF: expected ${expected} statistics for these orders, got ${stats.length}`);
   return { score: fScore(stats, o), char_order: o.charOrder, word_order: o.wordOrder, beta: o.beta };
 }
 
 /** Element-wise sum of segment statistics. */
 export function sumChrfStats(stats: readonly (readonly number[])[]): number[] {
-  if (stats.length === 0) throw new Error("no statistics to sum");
+  if (stats.length === 0) throw new RangeError("chrF: no segment statistics to sum");
   const total = new Array<number>(stats[0].length).fill(0);
   for (const s of stats) for (let i = 0; i < total.length; i++) total[i] += s[i];
   return total;
@@ -224,9 +264,16 @@ export function corpusChrfStats(
   refs: readonly (readonly string[])[],
   opts: ChrfOptions = {},
 ): number[][] {
-  if (hyps.length !== refs.length)
-    throw new Error(`${hyps.length} hypotheses but ${refs.length} reference lists`);
-  return hyps.map((h, i) => chrfSegmentStats(h, refs[i], opts));
+  checkCorpus("chrF", hyps, refs);
+  const o = resolve(opts);
+  const words = new Interner();
+  const out: number[][] = [];
+  for (let i = 0; i < hyps.length; i++) {
+    checkHyp("chrF", hyps[i], `hyps[${i}]`);
+    checkRefs("chrF", refs[i], `refs[${i}]`);
+    out.push(statsOf(hyps[i], refs[i], o, words));
+  }
+  return out;
 }
 
 /** Corpus chrF (sacreBLEU `CHRF(...).corpus_score`); `refs[i]` holds the references of `hyps[i]`. */
@@ -235,7 +282,8 @@ export function corpusChrf(
   refs: readonly (readonly string[])[],
   opts: ChrfOptions = {},
 ): ChrfScore {
-  if (hyps.length === 0) throw new Error("corpus chrF needs at least one segment");
+  checkCorpus("chrF", hyps, refs);
+  if (hyps.length === 0) throw new RangeError("chrF: corpus chrF needs at least one segment, got none");
   return chrfFromStats(sumChrfStats(corpusChrfStats(hyps, refs, opts)), opts);
 }
 

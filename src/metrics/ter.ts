@@ -3,6 +3,7 @@
  * `[num_edits, mean reference length]` (edits: minimum over the references); they add up across
  * segments and corpus TER is computed from the sums.
  */
+import { checkCorpus, checkHyp, checkOptionNames, checkRefs, optBool } from "./args.js";
 import { pyRStrip, pySplit } from "./pystr.js";
 import { translationEditRate } from "./ter_lib.js";
 import { type TercomOptions, tokenizeTercom } from "./tokenizers.js";
@@ -25,13 +26,16 @@ export interface TerScore {
   ref_length: number;
 }
 
-/** Tercom options for the tokenizer. */
+const TER_OPTION_NAMES = ["normalized", "noPunct", "asianSupport", "caseSensitive"] as const;
+
+/** Tercom options for the tokenizer (TypeError for a wrong type, RangeError for an unknown name). */
 function tercom(opts: TerOptions): TercomOptions {
+  checkOptionNames("TER", opts, TER_OPTION_NAMES);
   return {
-    normalized: opts.normalized ?? false,
-    noPunct: opts.noPunct ?? false,
-    asianSupport: opts.asianSupport ?? false,
-    caseSensitive: opts.caseSensitive ?? false,
+    normalized: optBool("TER", "normalized", opts.normalized, false),
+    noPunct: optBool("TER", "noPunct", opts.noPunct, false),
+    asianSupport: optBool("TER", "asianSupport", opts.asianSupport, false),
+    caseSensitive: optBool("TER", "caseSensitive", opts.caseSensitive, false),
   };
 }
 
@@ -42,8 +46,9 @@ export function terWords(sent: string, opts: TerOptions = {}): string[] {
 
 /** Statistics of one segment: `[min edits over refs, mean ref length]`. `refs` must be non-empty. */
 export function terSegmentStats(hyp: string, refs: readonly string[], opts: TerOptions = {}): number[] {
-  if (refs.length === 0) throw new Error("TER needs at least one reference per segment");
   const o = tercom(opts);
+  checkHyp("TER", hyp, "the hypothesis");
+  checkRefs("TER", refs, "the references");
   const hypWords = pySplit(tokenizeTercom(pyRStrip(hyp), o));
   let refLengths = 0;
   let best = Number.POSITIVE_INFINITY;
@@ -57,7 +62,7 @@ export function terSegmentStats(hyp: string, refs: readonly string[], opts: TerO
 
 /** TER from (summed) `[edits, ref length]` statistics. */
 export function terFromStats(stats: readonly number[]): TerScore {
-  if (stats.length !== 2) throw new Error(`expected 2 TER statistics, got ${stats.length}`);
+  if (stats.length !== 2) throw new RangeError(`TER: expected 2 statistics, got ${stats.length}`);
   const [edits, refLength] = stats;
   let score: number;
   if (refLength > 0) score = edits / refLength;
@@ -68,7 +73,7 @@ export function terFromStats(stats: readonly number[]): TerScore {
 
 /** Element-wise sum of segment statistics, in segment order. */
 export function sumTerStats(stats: readonly (readonly number[])[]): number[] {
-  if (stats.length === 0) throw new Error("no statistics to sum");
+  if (stats.length === 0) throw new RangeError("TER: no segment statistics to sum");
   let edits = 0;
   let refLength = 0;
   for (const s of stats) {
@@ -89,9 +94,13 @@ export function corpusTerStats(
   refs: readonly (readonly string[])[],
   opts: TerOptions = {},
 ): number[][] {
-  if (hyps.length !== refs.length)
-    throw new Error(`${hyps.length} hypotheses but ${refs.length} reference lists`);
-  return hyps.map((h, i) => terSegmentStats(h, refs[i], opts));
+  checkCorpus("TER", hyps, refs);
+  const o = tercom(opts);
+  return hyps.map((h, i) => {
+    checkHyp("TER", h, `hyps[${i}]`);
+    checkRefs("TER", refs[i], `refs[${i}]`);
+    return terSegmentStats(h, refs[i], o);
+  });
 }
 
 /** Corpus TER (sacreBLEU `TER(...).corpus_score`); `refs[i]` holds the references of `hyps[i]`. */
@@ -100,7 +109,8 @@ export function corpusTer(
   refs: readonly (readonly string[])[],
   opts: TerOptions = {},
 ): TerScore {
-  if (hyps.length === 0) throw new Error("corpus TER needs at least one segment");
+  checkCorpus("TER", hyps, refs);
+  if (hyps.length === 0) throw new RangeError("TER: corpus TER needs at least one segment, got none");
   return terFromStats(sumTerStats(corpusTerStats(hyps, refs, opts)));
 }
 

@@ -2,7 +2,7 @@
  * sacreBLEU 2.6.0 tokenizers, ported for exact parity: BLEU's `13a`, `intl`, `char` and `none`,
  * and the Tercom tokenizer used by TER. Inputs are single segments; all functions are pure.
  */
-import { pyLower, pyNormalizeSpace } from "./pystr.js";
+import { isPyWhitespace, pyLower, pyNormalizeSpace } from "./pystr.js";
 
 export type BleuTokenizerName = "13a" | "intl" | "char" | "none";
 
@@ -22,9 +22,11 @@ export function tokenizeRegexp(line: string): string {
   return pyNormalizeSpace(line);
 }
 
-/** sacreBLEU `13a` (mteval-v13a) tokenizer. */
-export function tokenize13a(line: string): string {
-  line = line.replaceAll("<skipped>", "").replaceAll("-\n", "").replaceAll("\n", " ");
+/** mteval-v13a's language-independent part: `<skipped>`, line breaks and four HTML entities. */
+function unescape13a(line: string): string {
+  // Each replacement runs only when it can change something; the order is sacreBLEU's.
+  if (line.includes("<skipped>")) line = line.replaceAll("<skipped>", "");
+  if (line.includes("\n")) line = line.replaceAll("-\n", "").replaceAll("\n", " ");
   if (line.includes("&")) {
     // Order matters: "&amp;lt;" becomes "&lt;", then "<", as in sacreBLEU.
     line = line
@@ -33,7 +35,135 @@ export function tokenize13a(line: string): string {
       .replaceAll("&lt;", "<")
       .replaceAll("&gt;", ">");
   }
-  return tokenizeRegexp(` ${line} `);
+  return line;
+}
+
+/**
+ * sacreBLEU `13a` (mteval-v13a) tokenizer with its regular expressions, as sacreBLEU runs them.
+ * `tokens13a` computes the same tokens in one pass; this is the reference it is tested against.
+ */
+export function tokenize13aRegexp(line: string): string {
+  return tokenizeRegexp(` ${unescape13a(line)} `);
+}
+
+/** sacreBLEU `13a` (mteval-v13a) tokenizer. */
+export function tokenize13a(line: string): string {
+  return tokens13a(line).join(" ");
+}
+
+// Character classes of the one-pass 13a tokenizer.
+const C_OTHER = 0;
+const C_SPACE = 1; // Python whitespace
+const C_PUNCT = 2; // RE_13A_PUNCT: always a token of its own
+const C_DOT = 3; // "." and ","
+const C_DASH = 4;
+const C_DIGIT = 5; // ASCII 0-9 only, as [0-9]
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (isPyWhitespace(c)) ASCII_CLASS[c] = C_SPACE;
+  else if (RE_13A_PUNCT.test(ch)) ASCII_CLASS[c] = C_PUNCT;
+  else if (ch === "." || ch === ",") ASCII_CLASS[c] = C_DOT;
+  else if (ch === "-") ASCII_CLASS[c] = C_DASH;
+  else if (ch >= "0" && ch <= "9") ASCII_CLASS[c] = C_DIGIT;
+  RE_13A_PUNCT.lastIndex = 0;
+}
+
+const isDigitAt = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i); // NaN outside the string: not a digit, like the padding spaces
+  return c >= 48 && c <= 57;
+};
+
+/**
+ * The tokens of sacreBLEU's `13a` tokenizer (`tokenize13a(line).split()`) as spans of the returned
+ * string (`line` after `<skipped>`, line-break and entity replacement), in one pass without regular
+ * expressions. The four regex passes only insert spaces, so the tokens follow from where
+ * spaces end up between neighbouring characters:
+ * - around every RE_13A_PUNCT character (pass 1);
+ * - around "-" after a digit (pass 4; its matches never overlap);
+ * - for a maximal run p1..pr of "." / "," between characters a and b (passes 2 and 3, whose
+ *   matches consume characters): between all of p1..pr; between a and p1, and between pr and b,
+ *   unless r = 1 and a and b are digits ("3.14"); except that between pr and b there is no space
+ *   when b is a digit and r is even after a non-digit a or odd after a digit a ("a..5" → "a . .5").
+ * Only ASCII characters take part (Python whitespace aside), so UTF-16 units serve as characters.
+ * `test/metrics/fast_paths.test.ts` checks this against `tokenize13aRegexp` (all short strings over the
+ * characters that matter, and random ones).
+ */
+export function spans13a(line: string, out: Spans): string {
+  line = unescape13a(line);
+  out.count = 0;
+  const n = line.length;
+  let start = -1; // start of the token being read, or -1
+  let i = 0;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    const k = c < 128 ? ASCII_CLASS[c] : isPyWhitespace(c) ? C_SPACE : C_OTHER;
+    if (k === C_OTHER || k === C_DIGIT) {
+      if (start < 0) start = i;
+      i++;
+    } else if (k === C_SPACE) {
+      if (start >= 0) out.push(start, i);
+      start = -1;
+      i++;
+    } else if (k === C_PUNCT || (k === C_DASH && isDigitAt(line, i - 1))) {
+      if (start >= 0) out.push(start, i);
+      out.push(i, i + 1);
+      start = -1;
+      i++;
+    } else if (k === C_DASH) {
+      if (start < 0) start = i;
+      i++;
+    } else {
+      let j = i + 1;
+      while (j < n && (line.charCodeAt(j) === 46 || line.charCodeAt(j) === 44)) j++;
+      const odd = ((j - i) & 1) === 1;
+      const aDigit = isDigitAt(line, i - 1);
+      const bDigit = isDigitAt(line, j);
+      if (j - i === 1 && aDigit && bDigit) {
+        i++; // "3.14": part of the current token (a digit opened it)
+        continue;
+      }
+      if (start >= 0) out.push(start, i);
+      for (let q = i; q < j - 1; q++) out.push(q, q + 1);
+      if (!bDigit || odd !== aDigit) {
+        out.push(j - 1, j);
+        start = -1;
+      } else start = j - 1;
+      i = j;
+    }
+  }
+  if (start >= 0) out.push(start, n);
+  return line;
+}
+
+/** Token spans: token k is `line.slice(starts[k], ends[k])`. */
+export class Spans {
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  count = 0;
+
+  push(start: number, end: number): void {
+    if (this.count === this.starts.length) {
+      const starts = new Int32Array(this.count * 2);
+      const ends = new Int32Array(this.count * 2);
+      starts.set(this.starts);
+      ends.set(this.ends);
+      this.starts = starts;
+      this.ends = ends;
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count++] = end;
+  }
+}
+
+const spans = new Spans();
+
+/** The tokens of sacreBLEU's `13a` tokenizer (`tokenize13a(line).split()`); see `spans13a`. */
+export function tokens13a(line: string): string[] {
+  line = spans13a(line, spans);
+  const out = new Array<string>(spans.count);
+  for (let k = 0; k < spans.count; k++) out[k] = line.slice(spans.starts[k], spans.ends[k]);
+  return out;
 }
 
 const RE_INTL_PUNCT_AFTER_NONDIGIT = /(\P{N})(\p{P})/gu;

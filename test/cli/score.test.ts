@@ -225,6 +225,84 @@ describe("assay score: bad input fails clearly", () => {
     expectClearError(wrongMetric, "metric 'bleu': unknown option 'word_order'");
   });
 
+  it("rejects an empty or missing predictions file", async () => {
+    const [empty, blank, missing, emptyCases] = await Promise.all([
+      runCli(["score", write("empty.jsonl", []), "--metric", "bleu"]),
+      runCli(["score", write("blank.jsonl", ["", "  "]), "--metric", "chrf"]),
+      runCli(["score", path.join(dir, "nope.jsonl"), "--metric", "bleu"]),
+      runCli(["score", write("empty_cases.jsonl", []), "--cases"]),
+    ]);
+    expectClearError(empty, "empty.jsonl: no predictions", "expected JSONL lines {prediction, references}");
+    expectClearError(blank, "blank.jsonl: no predictions");
+    expectClearError(missing, "nope.jsonl: cannot read file");
+    expectClearError(emptyCases, "empty_cases.jsonl: no cases");
+  });
+
+  it("rejects missing references and, in cases, prediction/reference count mismatches", async () => {
+    const good = {
+      id: "m1",
+      metric: "bleu",
+      params: { level: "corpus" },
+      predictions: ["a b", "c d"],
+      references: [["a b"], ["c d"]],
+    };
+    const [noRefs, fewer, more] = await Promise.all([
+      runCli(["score", write("norefs.jsonl", [ITEMS[0], { prediction: "p" }]), "--metric", "bleu"]),
+      runCli(["score", write("fewer.jsonl", [{ ...good, references: [["a b"]] }]), "--cases"]),
+      runCli(["score", write("more.jsonl", [{ ...good, predictions: ["a b"], params: {} }]), "--cases"]),
+    ]);
+    expectClearError(noRefs, "norefs.jsonl:2: references: missing field", "a reference string");
+    expectClearError(fewer, "fewer.jsonl:1: references: not one reference list per prediction", "expected 2");
+    expectClearError(more, "more.jsonl:1: references: not one reference list per prediction", "expected 1");
+  });
+
+  it("rejects --params values of the wrong type or out of range, naming metric and option", async () => {
+    const file = write("ok3.jsonl", ITEMS);
+    const score = (metric: string, params: string) =>
+      runCli(["score", file, "--metric", metric, "--params", params]);
+    const results = await Promise.all([
+      score("bleu", '{"lowercase":"yes"}'),
+      score("bleu", '{"max_ngram_order":0}'),
+      score("bleu", '{"smooth_value":-1}'),
+      score("chrf", '{"chrf":{"beta":0}}'),
+      score("chrf", '{"char_order":2.5}'),
+      score("chrf", '{"char_order":0,"word_order":0}'),
+      score("ter", '{"normalized":1}'),
+      score("rougeL", '{"use_stemmer":"true"}'),
+    ]);
+    const expected = [
+      ["metric 'bleu': invalid lowercase \"yes\"", "expected true or false"],
+      ["metric 'bleu': invalid max_ngram_order 0", "expected an integer ≥ 1"],
+      ["metric 'bleu': invalid smooth_value -1", "expected a number ≥ 0 or null"],
+      ["metric 'chrf': invalid beta 0", "expected a number > 0"],
+      ["metric 'chrf': invalid char_order 2.5", "expected an integer ≥ 0"],
+      ["metric 'chrf': invalid char_order 0", "char_order + word_order > 0"],
+      ["metric 'ter': invalid normalized 1", "expected true or false"],
+      ["metric 'rougeL': invalid use_stemmer \"true\"", "expected true or false"],
+    ];
+    for (const [i, r] of results.entries()) expectClearError(r, "--params:", ...expected[i]);
+  });
+
+  it("rejects out-of-range case parameters with file:line", async () => {
+    const c = {
+      id: "p1",
+      metric: "bleu",
+      params: { level: "sentence", max_ngram_order: 0 },
+      predictions: ["a b"],
+      references: [["a b"]],
+    };
+    const [order, beta] = await Promise.all([
+      runCli(["score", write("case_order.jsonl", [c]), "--cases"]),
+      runCli([
+        "score",
+        write("case_beta.jsonl", [{ ...c, metric: "chrf", params: { level: "sentence", beta: -2 } }]),
+        "--cases",
+      ]),
+    ]);
+    expectClearError(order, "case_order.jsonl:1: params: metric 'bleu': invalid max_ngram_order 0");
+    expectClearError(beta, "case_beta.jsonl:1: params: metric 'chrf': invalid beta -2");
+  });
+
   it("validates golden cases with file:line", async () => {
     const good = {
       id: "c1",

@@ -1,0 +1,149 @@
+// Text metrics against the Python references, over the 20,000 prediction/reference pairs of
+// ../shared/golden/metrics/perf_pairs.jsonl (one reference per segment). The timed work is exactly
+// what the references were timed on (issue 3):
+//   bleu:  sacreBLEU corpus BLEU with defaults (13a, exp smoothing)        Python 1.62 s
+//   chrf:  sacreBLEU corpus chrF with defaults (chrF2, char order 6)      Python 3.61 s
+//   rouge: rouge-score ROUGE-1, ROUGE-2 and ROUGE-L with the stemmer,
+//          scored per pair and averaged over the pairs                      Python 4.84 s
+// The Python times were measured on this machine. Ours are process CPU time (user + system), the
+// best of BENCH_REPEATS runs after one warm-up run over the whole set; the first (cold) run, which
+// includes JIT compilation, is reported too. Reading and parsing the file is not timed.
+// Further timings (other tokenizers, chrF++, TER, ROUGE without stemmer, NLTK BLEU) follow as
+// extras; they have no reference time here.
+//
+// Build first (npm run bench -- metrics does). Last line: `BENCH {...}`.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { corpusBleu } from "../dist/metrics/bleu.js";
+import { corpusChrf } from "../dist/metrics/chrf.js";
+import { nltkCorpusBleu, nltkSentenceBleu, nltkTokenize } from "../dist/metrics/nltk_bleu.js";
+import { rougeScore } from "../dist/metrics/rouge.js";
+import { corpusTer } from "../dist/metrics/ter.js";
+import { benchLine, repoRoot } from "./common.mjs";
+
+const PYTHON_S = { bleu: 1.62, chrf: 3.61, rouge: 4.84 };
+const PYTHON_TOOLS = { bleu: "sacreBLEU 2.6.0", chrf: "sacreBLEU 2.6.0", rouge: "rouge-score 0.1.2" };
+
+const file = path.resolve(
+  process.env.ASSAY_GOLDEN_DIR ?? path.join(repoRoot, "../shared/golden"),
+  "metrics/perf_pairs.jsonl",
+);
+if (!existsSync(file)) {
+  benchLine({ bench: "metrics", skipped: `${file} not found` });
+  process.exit(0);
+}
+
+const pairs = readFileSync(file, "utf8")
+  .split("\n")
+  .filter((l) => l.trim())
+  .map((l) => JSON.parse(l));
+const n = pairs.length;
+const hyps = pairs.map((p) => p.prediction);
+const refs = pairs.map((p) => [p.reference]);
+const repeats = Math.max(1, Number(process.env.BENCH_REPEATS ?? 5));
+const extras = process.env.BENCH_EXTRAS !== "0";
+
+/** CPU seconds of one call. */
+function cpu(fn) {
+  const c0 = process.cpuUsage();
+  const value = fn();
+  const c = process.cpuUsage(c0);
+  return { s: (c.user + c.system) / 1e6, value };
+}
+
+/** Cold (first) run, then the best of `repeats` runs, in CPU seconds. */
+function time(fn) {
+  const cold = cpu(fn);
+  let best = Infinity;
+  for (let r = 0; r < repeats; r++) best = Math.min(best, cpu(fn).s);
+  return { cold: cold.s, best, value: cold.value };
+}
+
+// --- the reference work ------------------------------------------------------------------------------
+
+const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL"];
+function rougeMeans() {
+  // rouge-score's scorer.score(target=reference, prediction) per pair, F-measures averaged.
+  const sum = { rouge1: 0, rouge2: 0, rougeL: 0 };
+  for (const p of pairs) {
+    const s = rougeScore(p.reference, p.prediction, ROUGE_TYPES, { useStemmer: true });
+    for (const t of ROUGE_TYPES) sum[t] += s[t].fmeasure;
+  }
+  return Object.fromEntries(ROUGE_TYPES.map((t) => [t, sum[t] / n]));
+}
+
+const main = {
+  bleu: time(() => corpusBleu(hyps, refs).score),
+  chrf: time(() => corpusChrf(hyps, refs).score),
+  rouge: time(rougeMeans),
+};
+
+const fmt = (x, d = 3) => x.toFixed(d);
+console.log(`${n} pairs, process CPU time: best of ${repeats} after a warm-up (cold = first run)\n`);
+console.log("metric  ours (best)  ours (cold)  Python   tool               speedup (best / cold)");
+for (const [k, t] of Object.entries(main)) {
+  console.log(
+    `${k.padEnd(6)}  ${fmt(t.best).padStart(9)} s  ${fmt(t.cold).padStart(9)} s  ${fmt(PYTHON_S[k], 2).padStart(4)} s   ${PYTHON_TOOLS[k].padEnd(17)}  ${fmt(PYTHON_S[k] / t.best, 1)}× / ${fmt(PYTHON_S[k] / t.cold, 1)}×`,
+  );
+}
+const r = main.rouge.value;
+console.log(
+  `\nvalues: BLEU ${main.bleu.value.toFixed(4)}, chrF ${main.chrf.value.toFixed(4)}, ` +
+    `ROUGE-1/2/L F ${r.rouge1.toFixed(4)} / ${r.rouge2.toFixed(4)} / ${r.rougeL.toFixed(4)}`,
+);
+
+// --- extras (no reference times) ---------------------------------------------------------------------
+
+const extra = {};
+if (extras) {
+  const runs = {
+    bleu_intl: () => corpusBleu(hyps, refs, { tokenize: "intl" }).score,
+    chrfpp: () => corpusChrf(hyps, refs, { wordOrder: 2 }).score,
+    ter: () => corpusTer(hyps, refs).score,
+    rouge_nostem: () => {
+      let s = 0;
+      for (const p of pairs) s += rougeScore(p.reference, p.prediction, ROUGE_TYPES).rougeL.fmeasure;
+      return s / n;
+    },
+    rougeLsum_stem: () => {
+      let s = 0;
+      for (const p of pairs)
+        s += rougeScore(p.reference, p.prediction, ["rougeLsum"], { useStemmer: true }).rougeLsum.fmeasure;
+      return s / n;
+    },
+    nltk_sentence_bleu: () => {
+      let s = 0;
+      for (const p of pairs)
+        s += nltkSentenceBleu([nltkTokenize(p.reference)], nltkTokenize(p.prediction), {
+          smoothing: "method1",
+        });
+      return s / n;
+    },
+    nltk_corpus_bleu: () =>
+      nltkCorpusBleu(
+        pairs.map((p) => [nltkTokenize(p.reference)]),
+        pairs.map((p) => nltkTokenize(p.prediction)),
+      ),
+  };
+  console.log("\nextras (best of runs, CPU):");
+  for (const [k, fn] of Object.entries(runs)) {
+    const t = time(fn);
+    extra[`${k}_s`] = Number(t.best.toFixed(4));
+    console.log(
+      `  ${k.padEnd(20)} ${fmt(t.best)} s  (${Math.round(n / t.best)} pairs/s, value ${Number(t.value).toFixed(4)})`,
+    );
+  }
+}
+
+const out = { bench: "metrics", pairs: n, timing: `process CPU, best of ${repeats} after warm-up` };
+for (const [k, t] of Object.entries(main)) {
+  out[`${k}_s`] = Number(t.best.toFixed(4));
+  out[`${k}_cold_s`] = Number(t.cold.toFixed(4));
+  out[`${k}_python_s`] = PYTHON_S[k];
+  out[`${k}_speedup`] = Number((PYTHON_S[k] / t.best).toFixed(1));
+  out[`${k}_cold_speedup`] = Number((PYTHON_S[k] / t.cold).toFixed(1));
+}
+out.target_speedup = 10;
+out.meets_target = Object.keys(main).every((k) => PYTHON_S[k] / main[k].best >= 10);
+Object.assign(out, extra);
+benchLine(out);

@@ -12,7 +12,29 @@ import { scoreSample } from "../../src/tasks/output_types.js";
 import { repoRoot, runCli } from "../helpers/cli.js";
 import { BENCH_DIR, builtinTask, HAVE_BENCH, tmpDir } from "./helpers.js";
 
-const CORPUS = path.join(repoRoot, "examples/quickstart/data/corpus_correct.txt");
+/** A small generated training text for the ngram model (the tests need a model, not a good one). */
+const CORPUS = (() => {
+  const words = [
+    "the",
+    "answer",
+    "is",
+    "a",
+    "question",
+    "of",
+    "what",
+    "which",
+    "number",
+    "people",
+    "water",
+    "sun",
+  ];
+  const lines = Array.from({ length: 400 }, (_, i) =>
+    Array.from({ length: 8 }, (_, j) => words[(i * 7 + j * 5 + ((i * j) % 3)) % words.length]).join(" "),
+  );
+  const file = path.join(tmpDir("corpus"), "corpus.txt");
+  writeFileSync(file, `${lines.join(".\n")}.\n`);
+  return file;
+})();
 const STORIES = path.resolve(repoRoot, "../shared/data/models/stories260K.gguf");
 const GOLDEN_MC = path.resolve(repoRoot, "../shared/golden/models/stories260K.mc.jsonl");
 const haveLlama = existsSync(STORIES) && existsSync(path.join(repoRoot, "node_modules/node-llama-cpp"));

@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { DEFAULT_METRICS, type MetricDef, validateMetricConfig } from "../metrics/registry.js";
 import type { ModelProvider, Usage } from "../models/types.js";
-import type { RunConfig, RunRecord, RunStats, Store } from "../store/types.js";
+import { emptyRunStats } from "../store/run_stats.js";
+import type { RunConfig, RunRecord, Store } from "../store/types.js";
 import { canonicalJson, type MetricConfig } from "../tasks/config.js";
 import { compileFilters } from "../tasks/filters.js";
 import { scoreSampleAsync, serveDoc } from "../tasks/output_types.js";
@@ -47,19 +48,6 @@ export interface RunTaskOptions {
   /** USD cost of a request's usage; 0 when unknown. */
   costOf?: (usage: Usage) => number;
 }
-
-const emptyStats = (): RunStats => ({
-  requests: 0,
-  cacheHits: 0,
-  deduplicated: 0,
-  retries: 0,
-  errors: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cost: 0,
-  latencyHistogram: {},
-  elapsedMs: 0,
-});
 
 async function fileHash(file: string): Promise<string> {
   const h = createHash("sha256");
@@ -135,7 +123,7 @@ export async function planRun(opts: RunTaskOptions): Promise<{ run: RunRecord; f
       updatedAt: now,
       versions: { assay: ASSAY_VERSION, node: process.version },
       total,
-      stats: emptyStats(),
+      stats: emptyRunStats(),
       aggregates: {},
     },
   };
@@ -159,7 +147,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const { configs, defs } = taskMetrics(task);
   const filters = compileFilters(task.config.filter_list, { file: task.file, line: undefined });
   const completed = await store.completedDocIds(run.id);
-  const stats = { ...emptyStats(), ...run.stats };
+  const stats = { ...emptyRunStats(), ...run.stats };
   const latency = LatencyHistogram.from(stats.latencyHistogram);
   const writes = new WriteBatcher(store, { background: true });
   const scheduler = new Scheduler(provider, store, opts.scheduler, latency, writes);

@@ -4,6 +4,7 @@
  */
 import { operationalMetrics } from "../report/export.js";
 import { mean, std } from "../stats/descriptive.js";
+import { emptyRunStats } from "../store/run_stats.js";
 import type { RunRecord, RunStats } from "../store/types.js";
 import { didYouMean, UserError } from "../util/errors.js";
 import type { HistoryRange, MetricRef, OperationalMetric } from "./gate_config.js";
@@ -25,18 +26,7 @@ export function globToRegExp(glob: string): RegExp {
 
 /** Sums the operational counters of several runs (latency histograms merge bucket-wise). */
 export function mergeStats(runs: RunRecord[]): RunStats {
-  const out: RunStats = {
-    requests: 0,
-    cacheHits: 0,
-    deduplicated: 0,
-    retries: 0,
-    errors: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    cost: 0,
-    latencyHistogram: {},
-    elapsedMs: 0,
-  };
+  const out = emptyRunStats();
   for (const r of runs) {
     const s = r.stats;
     if (!s) continue;

@@ -19,6 +19,7 @@ const FACTORIES: Record<string, Factory> = {
   openai: async (spec) => (await import("./openai.js")).createOpenAIProvider(spec),
   anthropic: async (spec) => (await import("./anthropic.js")).createAnthropicProvider(spec),
   llamacpp: async (spec) => (await import("./llamacpp/provider.js")).createLlamaCppProvider(spec),
+  replay: async (spec) => (await import("./replay.js")).createReplayProvider(spec),
 };
 
 export const PROVIDER_KINDS = Object.keys(FACTORIES);

@@ -1,6 +1,6 @@
 /** Shared bench plumbing: temp dirs, a generated generate_until task, child servers, the BENCH line. */
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,8 +8,11 @@ import { fileURLToPath } from "node:url";
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(benchDir, "..");
 
+/** A temp dir removed when the bench exits (set BENCH_KEEP=1 to keep it). */
 export function tempDir(prefix) {
-  return mkdtempSync(path.join(tmpdir(), `assay-bench-${prefix}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `assay-bench-${prefix}-`));
+  if (!process.env.BENCH_KEEP) process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Writes an n-sample generate_until task (exact_match) and returns its YAML path. */

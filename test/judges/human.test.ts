@@ -1,14 +1,17 @@
 /**
- * Judge vs human agreement on PandaLM's test set: GPT-3.5's and PandaLM-7B's recorded verdicts are replayed
- * by a loopback judge through `assay judge pairs` (prompt, parsing, retries of the unparseable "garbage"
- * verdicts, tie rule), and the statistics must reproduce the golden judge_vs_human values.
+ * Judge vs human agreement on PandaLM's test set: GPT-3.5's and PandaLM-7B's recorded verdicts are fed
+ * through the `replay` provider into `assay judge pairs` (prompt, parsing, retries of the unparseable
+ * "garbage" verdicts, tie rule), and the statistics must reproduce the golden judge_vs_human values.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { orderVars, type PairItem } from "../../src/judges/pairwise.js";
+import type { JudgePrompt } from "../../src/judges/prompts.js";
+import { messagesFor } from "../../src/judges/single.js";
+import { promptSha256 } from "../../src/models/replay.js";
 import { repoRoot, runCli } from "../helpers/cli.js";
-import { type JudgeServer, startJudgeServer } from "./judge_server.js";
 
 const DATA = path.resolve(
   process.env.ASSAY_PANDALM_DIR ?? path.join(repoRoot, "../shared/data/human/pandalm"),
@@ -19,8 +22,10 @@ const GOLDEN = path.resolve(
 );
 const HAVE = existsSync(path.join(DATA, "testset-v1.json")) && existsSync(GOLDEN);
 
-// A prompt (data) that carries the item id, so the replaying judge knows which recorded verdict to give.
-const REPLAY_PROMPT = {
+// A judge prompt (data) that carries the item id. Requests carry no item id, and replay matches on the
+// prompt: PandaLM repeats some (question, response 1, response 2) triples with different recorded
+// verdicts (e.g. items 229-232), so the id in the prompt is what tells those recordings apart.
+const REPLAY_PROMPT: JudgePrompt = {
   name: "replay-pair",
   type: "pairwise",
   system_prompt:
@@ -28,14 +33,15 @@ const REPLAY_PROMPT = {
   prompt_template:
     "[Item {id}]\n[Question]\n{question}\n\n[Answer A]\n{answer_a}\n[End of Answer A]\n\n[Answer B]\n{answer_b}\n[End of Answer B]",
   output_format: "[[A]]",
-};
+} as JudgePrompt;
 
 describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline", () => {
   let dir: string;
   let pairsFile: string;
   let promptFile: string;
-  const servers: JudgeServer[] = [];
   let golden: Map<string, any>;
+  /** The judge's messages for each item, in the one order judged (answer 1 in position A). */
+  let messages: Map<number, ReturnType<typeof messagesFor>>;
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), "assay-pandalm-"));
@@ -56,6 +62,22 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
         )
         .join("\n"),
     );
+    messages = new Map(
+      items.map((it: any) => {
+        const item: PairItem = {
+          id: String(it.idx),
+          model1: "model_1",
+          model2: "model_2",
+          shared: {
+            id: String(it.idx),
+            question: it.input ? `${it.instruction}\n${it.input}` : it.instruction,
+          },
+          answer1: { "": String(it.response1) },
+          answer2: { "": String(it.response2) },
+        };
+        return [it.idx, messagesFor(REPLAY_PROMPT, orderVars(item, 1))];
+      }),
+    );
     promptFile = path.join(dir, "prompts.jsonl");
     writeFileSync(promptFile, `${JSON.stringify(REPLAY_PROMPT)}\n`);
     golden = new Map(
@@ -66,17 +88,24 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
         .map((c) => [c.id, c.expected]),
     );
   });
-  afterAll(async () => {
-    for (const s of servers) await s.close();
-  });
-
-  async function replay(verdicts: Map<number, string>, name: string) {
-    const server = await startJudgeServer((c) => {
-      const id = Number(/\[Item (\d+)\]/.exec(c.user)![1]);
-      return verdicts.get(id)!;
-    }, name);
-    servers.push(server);
-    const r = await runCli([
+  /**
+   * Records each item's verdict text under its judge prompt, then judges the pairs with `replay:<file>`.
+   * `byHash` keys the records by `prompt_sha256` instead of the prompt itself.
+   */
+  async function replay(verdicts: Map<number, string>, name: string, byHash = false) {
+    const recording = path.join(dir, `${name}.replay.jsonl`);
+    writeFileSync(
+      recording,
+      [...verdicts]
+        .map(([idx, output]) => {
+          const prompt = messages.get(idx)!;
+          return JSON.stringify(
+            byHash ? { id: idx, prompt_sha256: promptSha256(prompt), output } : { id: idx, prompt, output },
+          );
+        })
+        .join("\n"),
+    );
+    return runCli([
       "judge",
       "pairs",
       pairsFile,
@@ -87,14 +116,13 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
       "--orders",
       "1",
       "--judge",
-      server.spec,
+      `replay:${recording}`,
       "--json",
       "--concurrency",
       "32",
       "--store",
       path.join(dir, `${name}.db`),
     ]);
-    return { r, server };
   }
 
   function expectGolden(human: any, judge: string, kappaId: string, withTiesAll?: number) {
@@ -109,7 +137,7 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
     if (withTiesAll !== undefined) expect(human.items).toBe(withTiesAll);
   }
 
-  it("GPT-3.5: the 25 garbage verdicts are retried, then recorded as failures and left out", async () => {
+  it("GPT-3.5: the 25 garbage verdicts are retried (replay answers every retry with the recording), then recorded as failures and left out", async () => {
     const recorded = JSON.parse(readFileSync(path.join(DATA, "gpt-3.5-turbo-testset-v1.json"), "utf8"));
     const verdicts = new Map<number, string>(
       recorded.map((x: any) => [
@@ -123,10 +151,12 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
               : x.gpt_reason.replaceAll("[[", "["),
       ]),
     );
-    const { r, server } = await replay(verdicts, "gpt-3.5-turbo");
+    expect(verdicts.size).toBe(999);
+    const r = await replay(verdicts, "gpt-3.5-turbo");
     expect(r.stderr).toBe("assay: warning: 25 of 999 judgments failed to parse (recorded, not scored)\n");
     expect(r.code).toBe(0);
     const [j] = JSON.parse(r.stdout).judges;
+    // outputs: 999 first attempts and 2 retries for each of the 25 failures, all served from the recording.
     expect(j.diagnostics.parse).toEqual({
       judgments: 999,
       failed: 25,
@@ -134,7 +164,6 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
       outputs: 1049,
       unparseableOutputs: 75,
     });
-    expect(server.calls.length).toBe(1049);
     expect(j.diagnostics.human).toMatchObject({ pairs: 999, unparseable: 25, itemsWithMajority: 974 });
     expectGolden(j.diagnostics.human, "gpt35", "cohen_kappa/pandalm/gpt35_vs_majority", 999);
     // Counting the failures as wrong instead (the golden garbage-as-invalid numbers).
@@ -149,7 +178,7 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
     expect(strict.withoutTies).toMatchObject({ agree: g("noties").agree, total: g("noties").total });
   });
 
-  it("PandaLM-7B", async () => {
+  it("PandaLM-7B (records keyed by prompt_sha256)", async () => {
     const recorded = JSON.parse(readFileSync(path.join(DATA, "pandalm-7b-testset-v1.json"), "utf8"));
     const verdicts = new Map<number, string>(
       recorded.map((x: any) => [
@@ -157,7 +186,8 @@ describe.skipIf(!HAVE)("judge vs humans on PandaLM, through the judge pipeline",
         `${x.pandalm_reason} [[${x.pandalm_result === 1 ? "A" : x.pandalm_result === 2 ? "B" : "C"}]]`,
       ]),
     );
-    const { r } = await replay(verdicts, "pandalm-7b");
+    expect(verdicts.size).toBe(999);
+    const r = await replay(verdicts, "pandalm-7b", true);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const [j] = JSON.parse(r.stdout).judges;

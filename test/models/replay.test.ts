@@ -8,6 +8,7 @@ import { createProvider } from "../../src/models/registry.js";
 import { createReplayProvider, promptSha256 } from "../../src/models/replay.js";
 import { type ChatMessage, ProviderError, type Request } from "../../src/models/types.js";
 import { UserError } from "../../src/util/errors.js";
+import { runCli } from "../helpers/cli.js";
 
 let dir: string;
 const signal = new AbortController().signal;
@@ -187,6 +188,55 @@ describe("replay provider", () => {
     expect(await userError(f("empty.jsonl", ["", "  "]))).toContain("no recordings");
     expect(await userError(`replay:${path.join(dir, "absent.jsonl")}`)).toContain("recording file not found");
     expect(await userError("replay:")).toContain("--model: no recording files in 'replay:'");
+  });
+});
+
+describe("assay run --model replay:<outputs.jsonl>", () => {
+  it("evaluates outputs produced elsewhere with a generate_until task; a missing one stops the run", async () => {
+    writeFileSync(
+      path.join(dir, "arith.jsonl"),
+      [
+        { q: "2+2", a: "4" },
+        { q: "3+3", a: "6" },
+        { q: "5+5", a: "10" },
+      ]
+        .map((d) => JSON.stringify(d))
+        .join("\n"),
+    );
+    const task = path.join(dir, "arith.yaml");
+    writeFileSync(
+      task,
+      [
+        "task: replay_arith",
+        "dataset_path: arith.jsonl",
+        "output_type: generate_until",
+        'doc_to_text: "Q: What is {{q}}?\\nA:"',
+        "doc_to_target: a",
+        `generation_kwargs: {until: ["\\n"], max_gen_toks: 8}`,
+        "filter_list: [{name: strip, filter: [{function: strip}, {function: take_first}]}]",
+        "metric_list: [{metric: exact_match}]",
+      ].join("\n"),
+    );
+    const outputs = [
+      { prompt: "Q: What is 2+2?\nA:", output: " 4\nQ: What is 9+9?" }, // cut at the task's "\n"
+      { prompt: "Q: What is 3+3?\nA:", output: " 7" },
+      { prompt: "Q: What is 5+5?\nA:", output: " 10" },
+    ];
+    const run = (file: string) =>
+      runCli(["run", task, "--model", `replay:${file}`, "--store", path.join(dir, "runs.db"), "--json"]);
+    const r = await run(write("outputs.jsonl", outputs));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [res] = JSON.parse(r.stdout).runs;
+    expect(res.status).toBe("completed");
+    expect(res.modelId).toMatch(/^replay:[0-9a-f]{64}$/);
+    expect(res.aggregates["exact_match,strip"]).toMatchObject({ value: 2 / 3, n: 3 });
+
+    const partial = await run(write("partial.jsonl", outputs.slice(0, 2)));
+    expect(partial.code).not.toBe(0);
+    expect(partial.stderr).toContain(
+      `replay: no recording for prompt "Q: What is 5+5?\\nA:" in ${path.join(dir, "partial.jsonl")}`,
+    );
   });
 });
 

@@ -397,6 +397,21 @@ export class Engine {
     return result;
   }
 
+  /**
+   * The forward pass `score` runs for the same arguments (same KV reuse, same tokens evaluated) with no
+   * logits read and nothing scored: the raw-throughput baseline of bench/local-model. Returns the number
+   * of tokens evaluated. Call inside `exclusive`.
+   */
+  async forward(tokens: readonly number[], firstScored: number): Promise<number> {
+    if (firstScored < 1 || firstScored > tokens.length) throw new RangeError("firstScored out of range");
+    const input = tokens.slice(0, -1);
+    const keep = Math.min(this.reusable(input), firstScored);
+    await this.truncate(keep);
+    const rest = input.slice(keep);
+    if (rest.length > 0) await this.seq.controlledEvaluate(rest as any);
+    return rest.length;
+  }
+
   /** Chat messages through the GGUF's chat template (ChatML when it has none), as tokens with BOS. */
   chatTokens(messages: ChatMessage[]): number[] {
     this.template ??= new Template(this.info.chatTemplate ?? CHATML_TEMPLATE);

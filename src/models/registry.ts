@@ -31,7 +31,8 @@ export async function createProvider(spec: string, ctx: ProviderContext): Promis
   if (!(kind in FACTORIES) || colon < 0)
     throw new UserError(`unknown model spec '${spec}'`, {
       field: "--model",
-      expected: "ngram:<text files>, openai:<model>[@<base url>] or llamacpp:<file.gguf>",
+      expected:
+        "ngram:<text files>, openai:<model>[@<base url>], anthropic:<model>, llamacpp:<file.gguf> or replay:<outputs.jsonl>",
       hint: kind in FACTORIES ? "" : didYouMean(kind, PROVIDER_KINDS),
     });
   return factory(spec, ctx);

@@ -67,7 +67,7 @@ export function register(program: Command): void {
       .argument("[tasks...]", "task YAML files, directories of them, or built-in task names")
       .option(
         "-m, --model <spec>",
-        "model spec, repeatable: ngram:<files>, openai:<model>[@url], llamacpp:<gguf>",
+        "model spec, repeatable: ngram:<files>, openai:<model>[@url], anthropic:<model>, llamacpp:<gguf>, replay:<jsonl>",
         (v, acc: string[]) => [...acc, v],
         [],
       )

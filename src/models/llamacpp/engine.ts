@@ -9,7 +9,7 @@ import { UserError } from "../../util/errors.js";
 import type { ChatMessage, GenerationParams } from "../types.js";
 import { ProviderError } from "../types.js";
 import { type GpuOption, getLlamaBackend, type Llama, loadNodeLlamaCpp } from "./loader.js";
-import { commonPrefixLength, logSoftmax, topIndices } from "./windows.js";
+import { commonPrefixLength, logitStats, topIndices } from "./windows.js";
 
 type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
 type LlamaContext = Awaited<ReturnType<LlamaModel["createContext"]>>;
@@ -175,6 +175,26 @@ async function measureThreads(
   return { threads, choice: { how: "measured", tokensPerSecond: tps } };
 }
 
+/**
+ * One position's next-token distribution as scoring uses it: the raw logits (token id to logit) with
+ * their float64 log-sum-exp and argmax. Log-probabilities are `logit - lse`, computed only for the
+ * tokens asked for: the full log-softmax array is never built.
+ */
+interface Distribution {
+  logits: ReadonlyMap<number, number>;
+  lse: number;
+  argmax: number;
+}
+
+/** The `k` most likely tokens of `dist`, most likely first (ties: lower id first). */
+function topOf(dist: Distribution, k: number): Array<{ token: number; logprob: number }> {
+  let size = 0;
+  for (const t of dist.logits.keys()) if (t >= size) size = t + 1;
+  const dense = new Float64Array(size).fill(Number.NEGATIVE_INFINITY);
+  for (const [t, v] of dist.logits) dense[t] = v - dist.lse;
+  return topIndices(dense, k).map((t) => ({ token: t, logprob: dense[t] }));
+}
+
 export class Engine {
   readonly info: EngineInfo;
   private readonly model: LlamaModel;
@@ -183,7 +203,7 @@ export class Engine {
   private readonly pending: Job[] = [];
   private busy = false;
   /** Log-softmax at one position of the KV state, kept so a shared context needs no re-evaluation. */
-  private boundary: { pos: number; logprobs: Float64Array; argmax: number } | null = null;
+  private boundary: ({ pos: number } & Distribution) | null = null;
   private template?: Template;
   private closed = false;
   private readonly prefixReuse: boolean;
@@ -374,24 +394,21 @@ export class Engine {
     const outs = items.length > 0 ? await this.seq.controlledEvaluate(items as any) : [];
     const result: ScoredToken[] = [];
     for (let p = need; p < input.length; p++) {
-      let dist: { logprobs: Float64Array; argmax: number };
+      let dist: Distribution;
       if (p < keep) dist = this.boundary!;
       else {
-        const logits = outs[p - keep]?.next.logits;
+        const logits = outs[p - keep]?.next.logits as Map<number, number> | undefined;
         if (!logits) throw new ProviderError("llamacpp: no logits returned", { retryable: false });
-        let size = logits.size;
-        for (const t of logits.keys()) if (t >= size) size = t + 1;
-        const dense = new Float64Array(size).fill(Number.NEGATIVE_INFINITY);
-        for (const [t, v] of logits) dense[t] = v;
-        dist = logSoftmax(dense);
+        dist = { logits, ...logitStats(logits) };
         if (p === need) this.boundary = { pos: p, ...dist };
       }
       const target = tokens[p + 1];
+      const logit = dist.logits.get(target);
       result.push({
         token: target,
-        logprob: dist.logprobs[target] ?? Number.NEGATIVE_INFINITY,
+        logprob: logit === undefined ? Number.NEGATIVE_INFINITY : logit - dist.lse,
         greedy: dist.argmax === target,
-        top: topIndices(dist.logprobs, top).map((t) => ({ token: t, logprob: dist.logprobs[t] })),
+        top: top > 0 ? topOf(dist, top) : [],
       });
     }
     return result;

@@ -106,6 +106,27 @@ export function logSoftmax(logits: ArrayLike<number>): { logprobs: Float64Array;
   return { logprobs, argmax };
 }
 
+/**
+ * What scoring needs from one position's logits, without materializing the log-softmax: the float64
+ * log-sum-exp (max-shifted, summed in float64) and the first argmax by token id. `logits` maps token id
+ * to logit, as node-llama-cpp returns them. `logprob(t) = logit(t) - lse`.
+ */
+export function logitStats(logits: ReadonlyMap<number, number>): { lse: number; argmax: number } {
+  let max = Number.NEGATIVE_INFINITY;
+  let argmax = -1;
+  for (const [t, v] of logits) {
+    if (v > max || (v === max && t < argmax)) {
+      max = v;
+      argmax = t;
+    }
+  }
+  if (argmax < 0 || max === Number.NEGATIVE_INFINITY)
+    return { lse: Number.NEGATIVE_INFINITY, argmax: Math.max(0, argmax) };
+  let sum = 0;
+  for (const v of logits.values()) sum += Math.exp(v - max);
+  return { lse: max + Math.log(sum), argmax };
+}
+
 /** Indices of the `k` largest values, largest first (ties: lower index first). */
 export function topIndices(values: ArrayLike<number>, k: number): number[] {
   if (k <= 0) return [];

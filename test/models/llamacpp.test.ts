@@ -129,10 +129,39 @@ describe("llamacpp specs", () => {
     expect(() => parseHfRef("hf:owner/m.gguf")).toThrow(UserError);
   });
 
-  it("fails clearly on a missing model file", () => {
-    expect(() => createLlamaCppProvider("llamacpp:/nonexistent/model.gguf")).toThrow(
-      /cannot read model file/,
-    );
+  it("fails clearly on a missing model file, naming it and the field", () => {
+    const err = (() => {
+      try {
+        createLlamaCppProvider("llamacpp:/nonexistent/model.gguf");
+      } catch (e) {
+        return e as UserError;
+      }
+    })();
+    expect(err).toBeInstanceOf(UserError);
+    expect(err!.message).toMatch(/cannot read model file \/nonexistent\/model\.gguf: ENOENT/);
+    expect(err!.where.field).toBe("model");
+  });
+
+  it("refuses a file that is not GGUF before llama.cpp sees it", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "assay-llamacpp-"));
+    const text = path.join(dir, "notes.gguf");
+    writeFileSync(text, "this is a text file, not a model\n");
+    const empty = path.join(dir, "empty.gguf");
+    writeFileSync(empty, "");
+    for (const [file, what] of [
+      [text, 'it starts with "this is "'],
+      [empty, "it is empty"],
+    ]) {
+      let err: UserError | undefined;
+      try {
+        createLlamaCppProvider(`llamacpp:${file}`);
+      } catch (e) {
+        err = e as UserError;
+      }
+      expect(err).toBeInstanceOf(UserError);
+      expect(err!.message).toBe(`${file} is not a GGUF file (${what})`);
+      expect(err!.where.field).toBe("model");
+    }
   });
 });
 
@@ -412,6 +441,66 @@ describe.skipIf(!!skipReason)(
       } finally {
         await tiny.close();
       }
+    });
+
+    it("left-truncates a context longer than the window as lm-eval does, and counts it", async () => {
+      const small = createLlamaCppProvider(`llamacpp:${stories}?max_length=16&threads=1`);
+      try {
+        const context = greedyText.slice(0, 200);
+        const d = await small.loglikelihoodDetailed(context, " Lily");
+        const all = [...d.contextTokens, ...d.continuationTokens];
+        expect(all.length).toBeGreaterThan(17);
+        // lm-eval keeps the last max_length + 1 tokens: the model sees 16 and scores the continuation.
+        expect(d.truncatedTokens).toBe(all.length - 17);
+        expect(small.truncation()).toEqual({ requests: 1, tokens: d.truncatedTokens });
+        // The same as scoring the kept tokens directly, without BOS: the cut happens on tokens.
+        const kept = all.slice(all.length - 17, all.length - d.continuationTokens.length);
+        const e = await small.engine();
+        const direct = await e.exclusive(kept, () =>
+          e.score([...kept, ...d.continuationTokens], kept.length),
+        );
+        expect(Math.abs(direct.reduce((s, t) => s + t.logprob, 0) - d.logprob)).toBeLessThan(1e-4);
+        // A fitting request is not counted; a too-long generation prompt is, through info() as well.
+        await small.loglikelihoodDetailed("Once", " upon");
+        await small.serve(
+          { kind: "generate_until", prompt: context, params: { until: [], max_gen_toks: 4, temperature: 0 } },
+          signal(),
+        );
+        const t = (await small.info()).truncated;
+        expect(t.requests).toBe(2);
+        expect(t.tokens).toBeGreaterThan(d.truncatedTokens);
+      } finally {
+        await small.close();
+      }
+    });
+
+    it("refuses an empty continuation as lm-eval does", async () => {
+      for (const context of ["Once upon a time", ""]) {
+        const err = await p
+          .serve({ kind: "loglikelihood", context, continuation: "" }, signal())
+          .catch((e) => e);
+        expect(err).toBeInstanceOf(UserError);
+        expect(err.message).toContain("empty continuation");
+        expect(err.where.field).toBe("continuation");
+      }
+      // Trailing context whitespace moves to the continuation, which is then not empty.
+      const d = await p.loglikelihoodDetailed("Once upon a time ", "");
+      expect(d.continuationTokens.length).toBeGreaterThan(0);
+    });
+
+    it("reports a corrupt GGUF as a UserError, not a native crash", async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "assay-llamacpp-"));
+      const file = path.join(dir, "corrupt.gguf");
+      // The magic and a version, then garbage where the tensor and metadata counts belong.
+      writeFileSync(
+        file,
+        Buffer.concat([Buffer.from("GGUF"), Buffer.from([3, 0, 0, 0]), Buffer.alloc(200, 0xff)]),
+      );
+      const bad = createLlamaCppProvider(`llamacpp:${file}?threads=1`);
+      const err = await bad.info().catch((e) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect(err.message).toContain(`cannot load model ${file}`);
+      expect(err.where.field).toBe("model");
     });
 
     it("refuses an aborted request", async () => {

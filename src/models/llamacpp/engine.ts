@@ -455,13 +455,17 @@ export class Engine {
     maxLength: number,
     sampleIndex = 0,
     signal?: AbortSignal,
-  ): Promise<{ text: string; promptTokens: number; outputTokens: number }> {
+  ): Promise<{ text: string; promptTokens: number; outputTokens: number; truncatedTokens: number }> {
     let maxGen = Math.min(Math.max(0, Math.floor(params.max_gen_toks)), maxLength - 1);
     // lm-eval keeps the last max_length - max_gen_toks prompt tokens.
-    if (prompt.length + maxGen > maxLength) prompt = prompt.slice(prompt.length - (maxLength - maxGen));
+    let truncatedTokens = 0;
+    if (prompt.length + maxGen > maxLength) {
+      truncatedTokens = prompt.length - (maxLength - maxGen);
+      prompt = prompt.slice(truncatedTokens);
+    }
     if (prompt.length === 0) prompt = [this.info.bos ?? this.info.eos ?? 0];
     maxGen = Math.min(maxGen, this.seq.contextSize - prompt.length);
-    if (maxGen <= 0) return { text: "", promptTokens: prompt.length, outputTokens: 0 };
+    if (maxGen <= 0) return { text: "", promptTokens: prompt.length, outputTokens: 0, truncatedTokens };
     const keep = Math.min(this.reusable(prompt), prompt.length - 1);
     await this.truncate(keep);
     const temperature = params.temperature ?? 0;
@@ -496,7 +500,12 @@ export class Engine {
       const i = text.indexOf(s);
       if (i >= 0 && i < cut) cut = i;
     }
-    return { text: text.slice(0, cut), promptTokens: prompt.length, outputTokens: out.length };
+    return {
+      text: text.slice(0, cut),
+      promptTokens: prompt.length,
+      outputTokens: out.length,
+      truncatedTokens,
+    };
   }
 
   async dispose(): Promise<void> {

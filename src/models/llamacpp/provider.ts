@@ -3,6 +3,12 @@
  * local GGUF models through node-llama-cpp (an optional peer dependency, imported lazily).
  * Log-likelihoods are exact: float64 log-softmax of the raw logits, tokens split the way
  * lm-evaluation-harness splits them, rolling windows as lm-eval builds them.
+ *
+ * Bad input: a missing or unreadable file, or one that does not start with the GGUF magic, is a UserError
+ * (field `model`) when the provider is built; a corrupt GGUF is a UserError at load. An input longer than
+ * the window is cut from the left as lm-eval does, and counted: `truncation()` (also `info().truncated`)
+ * gives the requests cut and the tokens dropped, and `loglikelihoodDetailed` its `truncatedTokens`. An
+ * empty continuation is a UserError, as lm-eval asserts a non-empty one.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
@@ -115,7 +121,13 @@ export function parseLlamaCppSpec(spec: string, cwd = process.cwd()): ParsedLlam
   return { file: path.resolve(cwd, rest), options };
 }
 
-/** Size plus hashes of the first and last MiB: identifies a model file without reading gigabytes. */
+/** A GGUF file starts with these four bytes. */
+const GGUF_MAGIC = "GGUF";
+
+/**
+ * Size plus hashes of the first and last MiB: identifies a model file without reading gigabytes.
+ * Throws a UserError when the file does not start with the GGUF magic, before llama.cpp sees it.
+ */
 function fingerprint(file: string): string {
   const size = statSync(file).size;
   const h = createHash("sha256").update(String(size));
@@ -123,6 +135,17 @@ function fingerprint(file: string): string {
   try {
     const chunk = Buffer.alloc(Math.min(size, 1 << 20));
     readSync(fd, chunk, 0, chunk.length, 0);
+    if (chunk.subarray(0, 4).toString("latin1") !== GGUF_MAGIC) {
+      const head = chunk.subarray(0, 8).toString("latin1");
+      throw new UserError(
+        `${file} is not a GGUF file (${size === 0 ? "it is empty" : `it starts with ${JSON.stringify(head)}`})`,
+        {
+          field: "model",
+          expected: 'a GGUF model file (starting with "GGUF")',
+          hint: "convert checkpoints with llama.cpp's convert_hf_to_gguf.py",
+        },
+      );
+    }
     h.update(chunk);
     readSync(fd, chunk, 0, chunk.length, Math.max(0, size - chunk.length));
     h.update(chunk);
@@ -148,6 +171,14 @@ export interface LoglikelihoodDetail {
   contextTokens: number[];
   continuationTokens: number[];
   tokenLogprobs: number[];
+  /** Context tokens dropped from the left to fit max_length + 1 (lm-eval's truncation); 0 when it fit. */
+  truncatedTokens: number;
+}
+
+/** Requests whose input was cut from the left to fit the model's window, and the tokens dropped. */
+export interface TruncationCount {
+  requests: number;
+  tokens: number;
 }
 
 export class LlamaCppProvider implements ModelProvider {
@@ -163,6 +194,7 @@ export class LlamaCppProvider implements ModelProvider {
   private entryKey?: string;
   private enginePromise?: Promise<Engine>;
   private closed = false;
+  private readonly truncated: TruncationCount = { requests: 0, tokens: 0 };
 
   constructor(spec: string, options: LlamaCppOptions = {}) {
     this.spec = spec;
@@ -174,6 +206,7 @@ export class LlamaCppProvider implements ModelProvider {
       try {
         ident = `${path.basename(this.parsed.file)}:fp=${fingerprint(this.parsed.file)}`;
       } catch (e) {
+        if (e instanceof UserError) throw e;
         throw new UserError(
           `cannot read model file ${this.parsed.file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
           {
@@ -231,10 +264,27 @@ export class LlamaCppProvider implements ModelProvider {
     return this.enginePromise;
   }
 
-  /** What was loaded: context size, threads and how they were chosen, BOS handling, chat template. */
-  async info(): Promise<EngineInfo & { maxLength: number }> {
+  /**
+   * What was loaded: context size, threads and how they were chosen, BOS handling, chat template; and
+   * `truncated`, the requests so far whose input was left-truncated to fit max_length (see truncation()).
+   */
+  async info(): Promise<EngineInfo & { maxLength: number; truncated: TruncationCount }> {
     const e = await this.engine();
-    return { ...e.info, maxLength: this.maxLength(e) };
+    return { ...e.info, maxLength: this.maxLength(e), truncated: this.truncation() };
+  }
+
+  /**
+   * How many requests so far were longer than the window and cut from the left, as lm-eval does: a
+   * loglikelihood keeps the last max_length + 1 tokens of context + continuation, a generation keeps the
+   * last max_length - max_gen_toks prompt tokens. Rolling log-likelihoods never truncate (they use windows).
+   */
+  truncation(): TruncationCount {
+    return { ...this.truncated };
+  }
+
+  private recordTruncation(tokens: number): void {
+    this.truncated.requests++;
+    this.truncated.tokens += tokens;
   }
 
   private maxLength(e: Engine): number {
@@ -283,13 +333,11 @@ export class LlamaCppProvider implements ModelProvider {
     const pair = this.encodePairWith(e, context, continuation);
     const maxLength = this.maxLength(e);
     if (pair.continuation.length === 0) {
-      return {
-        logprob: 0,
-        isGreedy: true,
-        contextTokens: pair.context,
-        continuationTokens: [],
-        tokenLogprobs: [],
-      };
+      // lm-eval asserts a non-empty continuation (`_loglikelihood_tokens`); so does assay.
+      throw new UserError(
+        `llamacpp: empty continuation after context ${JSON.stringify(context.slice(-40))}: a log-likelihood needs at least one continuation token`,
+        { field: "continuation", hint: "check the task's doc_to_target / doc_to_choice" },
+      );
     }
     if (pair.continuation.length > maxLength) {
       throw new ProviderError(
@@ -298,6 +346,8 @@ export class LlamaCppProvider implements ModelProvider {
       );
     }
     const { tokens, firstScored } = scoringInput(pair.context, pair.continuation, maxLength);
+    const truncatedTokens = pair.context.length + pair.continuation.length - tokens.length;
+    if (truncatedTokens > 0) this.recordTruncation(truncatedTokens);
     const scored = await e.exclusive(tokens, () => e.score(tokens, firstScored), signal);
     return {
       logprob: sum(scored.map((s) => s.logprob)),
@@ -305,6 +355,7 @@ export class LlamaCppProvider implements ModelProvider {
       contextTokens: pair.context,
       continuationTokens: pair.continuation,
       tokenLogprobs: scored.map((s) => s.logprob),
+      truncatedTokens,
     };
   }
 
@@ -356,6 +407,7 @@ export class LlamaCppProvider implements ModelProvider {
           () => e.generate(prompt, request.params, this.maxLength(e), request.sampleIndex ?? 0, signal),
           signal,
         );
+        if (g.truncatedTokens > 0) this.recordTruncation(g.truncatedTokens);
         return {
           response: { kind: "generate_until", text: g.text },
           usage: { inputTokens: g.promptTokens, outputTokens: g.outputTokens },

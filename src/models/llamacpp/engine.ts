@@ -415,18 +415,25 @@ export class Engine {
   }
 
   /**
-   * The forward pass `score` runs for the same arguments (same KV reuse, same tokens evaluated) with no
-   * logits read and nothing scored: the raw-throughput baseline of bench/local-model. Returns the number
-   * of tokens evaluated. Call inside `exclusive`.
+   * The forward pass `score` runs for the same arguments (same KV reuse, same tokens evaluated) with
+   * nothing scored: the raw-throughput baseline of bench/local-model. With `readLogits`, it also fetches
+   * the logits `score` reads (same positions) and discards them, which separates the cost of getting
+   * logits out of llama.cpp from that of scoring. Returns the number of tokens evaluated. Call inside
+   * `exclusive`.
    */
-  async forward(tokens: readonly number[], firstScored: number): Promise<number> {
+  async forward(tokens: readonly number[], firstScored: number, readLogits = false): Promise<number> {
     if (firstScored < 1 || firstScored > tokens.length) throw new RangeError("firstScored out of range");
+    const need = firstScored - 1;
     const input = tokens.slice(0, -1);
     const keep = Math.min(this.reusable(input), firstScored);
     await this.truncate(keep);
-    const rest = input.slice(keep);
-    if (rest.length > 0) await this.seq.controlledEvaluate(rest as any);
-    return rest.length;
+    const items = input
+      .slice(keep)
+      .map((t, j) =>
+        readLogits && keep + j >= need ? ([t, { generateNext: { logits: true } }] as const) : t,
+      );
+    if (items.length > 0) await this.seq.controlledEvaluate(items as any);
+    return items.length;
   }
 
   /** Chat messages through the GGUF's chat template (ChatML when it has none), as tokens with BOS. */

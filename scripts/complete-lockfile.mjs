@@ -28,7 +28,10 @@ function locate(parentPath, name) {
 function registryMeta(name, spec) {
   try {
     const info = JSON.parse(
-      execFileSync("npm", ["view", `${name}@${spec}`, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+      execFileSync("npm", ["view", `${name}@${spec}`, "--json"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
     );
     return Array.isArray(info) ? info[info.length - 1] : info;
   } catch {
@@ -42,8 +45,34 @@ function registryMeta(name, spec) {
  */
 function platformFromName(name, spec) {
   const base = name.split("/").pop();
-  const osNames = { android: "android", darwin: "darwin", mac: "darwin", win32: "win32", win: "win32", linux: "linux", freebsd: "freebsd", openbsd: "openbsd", netbsd: "netbsd", sunos: "sunos", aix: "aix", openharmony: "openharmony" };
-  const cpus = ["arm64", "x64", "ia32", "arm", "riscv64", "ppc64", "s390x", "loong64", "mips64el", "ppc64le", "wasm32", "armv7"];
+  const osNames = {
+    android: "android",
+    darwin: "darwin",
+    mac: "darwin",
+    win32: "win32",
+    win: "win32",
+    linux: "linux",
+    freebsd: "freebsd",
+    openbsd: "openbsd",
+    netbsd: "netbsd",
+    sunos: "sunos",
+    aix: "aix",
+    openharmony: "openharmony",
+  };
+  const cpus = [
+    "arm64",
+    "x64",
+    "ia32",
+    "arm",
+    "riscv64",
+    "ppc64",
+    "s390x",
+    "loong64",
+    "mips64el",
+    "ppc64le",
+    "wasm32",
+    "armv7",
+  ];
   const parts = base.split("-");
   const os = parts.map((p) => osNames[p]).find(Boolean);
   const cpuPart = parts.find((p) => cpus.includes(p));
@@ -76,6 +105,8 @@ for (const [parentPath, entry] of Object.entries({ ...pkgs })) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+);
 writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`added ${added} optional platform packages to package-lock.json`);

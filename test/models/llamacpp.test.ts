@@ -250,7 +250,7 @@ describe("hf: downloads offline", () => {
     const p = createLlamaCppProvider("llamacpp:hf:someone/tiny/model.gguf", {
       download: { cacheDir, endpoint: "http://127.0.0.1:9", timeoutMs: 2000 },
     });
-    expect(p.id).toBe("llamacpp:hf:someone/tiny/model.gguf@main:ctx=auto:max_length=auto");
+    expect(p.id).toBe("llamacpp:hf:someone/tiny/model.gguf@main:ctx=auto:max_length=auto:logits=target");
     const err = await p.serve({ kind: "loglikelihood_rolling", text: "x" }, signal()).catch((e) => e);
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toContain("offline or unreachable");

@@ -16,7 +16,7 @@ import path from "node:path";
 import { didYouMean, UserError } from "../../util/errors.js";
 import type { ModelProvider, ProviderResult, Request, RequestKind, TokenScore } from "../types.js";
 import { ProviderError } from "../types.js";
-import { Engine, type EngineInfo, type KvType, type ScoredToken } from "./engine.js";
+import { Engine, type EngineInfo, type KvType, type LogitsMode, type ScoredToken } from "./engine.js";
 import { type HfDownloadOptions, type HfRef, parseHfRef, resolveHfModel } from "./hf.js";
 import { type GpuOption, type Importer, loadNodeLlamaCpp } from "./loader.js";
 import { encodePair, makeDisjointWindow, rollingTokenWindows, scoringInput } from "./windows.js";
@@ -36,6 +36,12 @@ export interface LlamaCppOptions {
   kv?: KvType;
   /** Flash attention (spec `flash_attn=1`); default off: llama.cpp's CPU kernel works in f16. */
   flashAttention?: boolean;
+  /**
+   * How scoring reads logits (spec `logits=target|full`, see engine's LogitsMode); default "target":
+   * the target token's logit, the argmax and a max-shifted float32 normaliser, computed natively. "full"
+   * reads the whole vocabulary and normalises in float64. Top-k scoring (scoreText) always reads in full.
+   */
+  logits?: LogitsMode;
   /** Reuse the KV state of shared prefixes (default true); off only for measuring. */
   prefixReuse?: boolean;
   /** For `hf:` models. */
@@ -48,10 +54,13 @@ export interface ParsedLlamaCppSpec {
   /** Absolute path of a local file, or undefined for `hf:`. */
   file?: string;
   hf?: HfRef;
-  options: Pick<LlamaCppOptions, "threads" | "ctx" | "maxLength" | "gpu" | "kv" | "flashAttention">;
+  options: Pick<
+    LlamaCppOptions,
+    "threads" | "ctx" | "maxLength" | "gpu" | "kv" | "flashAttention" | "logits"
+  >;
 }
 
-const QUERY_KEYS = ["threads", "ctx", "max_length", "gpu", "kv", "flash_attn"];
+const QUERY_KEYS = ["threads", "ctx", "max_length", "gpu", "kv", "flash_attn", "logits"];
 
 function positiveInt(spec: string, key: string, value: string): number {
   const n = Number(value);
@@ -102,6 +111,14 @@ export function parseLlamaCppSpec(spec: string, cwd = process.cwd()): ParsedLlam
           });
         }
         options.flashAttention = value === "1" || value === "true";
+      } else if (key === "logits") {
+        if (value !== "target" && value !== "full") {
+          throw new UserError(`bad logits='${value}' in '${spec}'`, {
+            field: "model",
+            expected: "target or full",
+          });
+        }
+        options.logits = value;
       } else {
         throw new UserError(`unknown option '${key}' in '${spec}'`, {
           field: "model",
@@ -223,6 +240,8 @@ export class LlamaCppProvider implements ModelProvider {
     this.id = `llamacpp:${ident}:ctx=${o.ctx ?? "auto"}:max_length=${o.maxLength ?? "auto"}`;
     if (o.kv === "f16") this.id += ":kv=f16";
     if (o.flashAttention) this.id += ":flash_attn=1";
+    // The two logit paths agree to ~1e-5 nats, not bit for bit: cached results must not mix.
+    this.id += `:logits=${o.logits ?? "target"}`;
     if (o.maxLength !== undefined && o.ctx !== undefined && o.maxLength > o.ctx) {
       throw new UserError(`max_length=${o.maxLength} exceeds ctx=${o.ctx} in '${spec}'`, { field: "model" });
     }
@@ -280,6 +299,10 @@ export class LlamaCppProvider implements ModelProvider {
    */
   truncation(): TruncationCount {
     return { ...this.truncated };
+  }
+
+  private logitsMode(): LogitsMode {
+    return this.options.logits ?? "target";
   }
 
   private recordTruncation(tokens: number): void {
@@ -348,7 +371,11 @@ export class LlamaCppProvider implements ModelProvider {
     const { tokens, firstScored } = scoringInput(pair.context, pair.continuation, maxLength);
     const truncatedTokens = pair.context.length + pair.continuation.length - tokens.length;
     if (truncatedTokens > 0) this.recordTruncation(truncatedTokens);
-    const scored = await e.exclusive(tokens, () => e.score(tokens, firstScored), signal);
+    const scored = await e.exclusive(
+      tokens,
+      () => e.score(tokens, firstScored, 0, this.logitsMode()),
+      signal,
+    );
     return {
       logprob: sum(scored.map((s) => s.logprob)),
       isGreedy: scored.every((s) => s.greedy),
@@ -372,7 +399,11 @@ export class LlamaCppProvider implements ModelProvider {
     for (const w of rollingTokenWindows(tokens, prefix, maxLength).map(makeDisjointWindow)) {
       const input = scoringInput(w.context, w.continuation, maxLength);
       out.push(
-        ...(await e.exclusive(input.tokens, () => e.score(input.tokens, input.firstScored, top), signal)),
+        ...(await e.exclusive(
+          input.tokens,
+          () => e.score(input.tokens, input.firstScored, top, this.logitsMode()),
+          signal,
+        )),
       );
     }
     return out;

@@ -216,7 +216,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   };
 
   // Bounded window of samples in flight: memory does not grow with the dataset.
-  const window = Math.max(4, concurrency * 4);
+  const window = Math.max(2, concurrency * 2);
   let inFlight = 0;
   let wake: (() => void) | undefined;
   const settled = () => {
@@ -234,7 +234,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
       if (failure !== undefined || opts.signal?.aborted) break;
       // When the window is full, refill in bulk once half of it has drained, so cache lookups and
       // writes batch across samples instead of going one by one.
-      if (inFlight >= window) while (inFlight > (window * 3) / 4) await new Promise<void>((r) => (wake = r));
+      if (inFlight >= window) while (inFlight > window / 2) await new Promise<void>((r) => (wake = r));
       await writes.waitForRoom();
       inFlight++;
       processDoc(docId, doc, prompt)

@@ -4,6 +4,7 @@
  */
 import { Pool } from "undici";
 import { UserError } from "../util/errors.js";
+import { networkError } from "./http_errors.js";
 import { apiErrorMessage, cutAtStop, parseRetryAfter } from "./openai.js";
 import { mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
 import {
@@ -56,8 +57,6 @@ export const ANTHROPIC_CAPABILITY_MESSAGE =
   "loglikelihood tasks need an openai (completions echo), ngram or llamacpp model";
 
 const KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>(["generate_until"]);
-const NETWORK_NON_RETRYABLE = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
-
 /** `anthropic:<model>` or `anthropic:<model>@http://host:port`. */
 export function parseAnthropicSpec(spec: string): { model: string; baseUrl?: string } {
   if (!spec.startsWith("anthropic:"))
@@ -222,7 +221,7 @@ export class AnthropicProvider implements ModelProvider {
       headers = res.headers;
       text = await res.body.text();
     } catch (e) {
-      throw this.networkError(e, signal);
+      throw networkError("anthropic", this.url, e, signal);
     }
     if (status >= 200 && status < 300) {
       let json: any;
@@ -271,24 +270,5 @@ export class AnthropicProvider implements ModelProvider {
           : undefined,
       },
     );
-  }
-
-  private networkError(e: unknown, signal: AbortSignal): ProviderError {
-    const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (signal.aborted) {
-      const reason = signal.reason as { name?: string; message?: string } | undefined;
-      const why =
-        reason?.name === "TimeoutError"
-          ? "timed out"
-          : `aborted${reason?.message ? ` (${reason.message})` : ""}`;
-      return new ProviderError(`anthropic ${this.url}: request ${why}`, { retryable: true });
-    }
-    const code = err?.code ?? err?.cause?.code;
-    const detail = [code, err?.cause?.message ?? err?.message].filter(Boolean).join(": ");
-    if (code !== undefined && NETWORK_NON_RETRYABLE.has(code))
-      return new ProviderError(`anthropic ${this.url}: ${detail}`, { retryable: false });
-    return new ProviderError(`anthropic: cannot reach ${this.url} (${detail || String(e)})`, {
-      retryable: true,
-    });
   }
 }

@@ -5,6 +5,7 @@
  */
 import { Pool } from "undici";
 import { UserError } from "../util/errors.js";
+import { networkError } from "./http_errors.js";
 import { DEFAULT_PRICES, mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
 import {
   type ChatMessage,
@@ -207,8 +208,6 @@ const ALL_KINDS: ReadonlySet<RequestKind> = new Set([
   "loglikelihood_rolling",
   "generate_until",
 ]);
-const NETWORK_NON_RETRYABLE = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
-
 export class OpenAIProvider implements ModelProvider {
   readonly id: string;
   readonly spec: string;
@@ -505,7 +504,7 @@ export class OpenAIProvider implements ModelProvider {
       headers = res.headers;
       text = await res.body.text();
     } catch (e) {
-      throw this.networkError(e, url, signal);
+      throw networkError("openai", url, e, signal);
     }
     if (statusCode >= 200 && statusCode < 300) {
       let json: any;
@@ -538,29 +537,6 @@ export class OpenAIProvider implements ModelProvider {
         ? parseRetryAfter(headers["retry-after"], headers["retry-after-ms"])
         : undefined,
     });
-  }
-
-  private networkError(e: unknown, url: string, signal: AbortSignal): ProviderError {
-    const err = e as {
-      name?: string;
-      code?: string;
-      message?: string;
-      cause?: { code?: string; message?: string };
-    };
-    if (signal.aborted) {
-      const reason = signal.reason as { name?: string; message?: string } | undefined;
-      const why =
-        reason?.name === "TimeoutError"
-          ? "timed out"
-          : `aborted${reason?.message ? ` (${reason.message})` : ""}`;
-      return new ProviderError(`openai ${url}: request ${why}`, { retryable: true });
-    }
-    const code = err?.code ?? err?.cause?.code;
-    const detail = [code, err?.cause?.message ?? err?.message].filter(Boolean).join(": ");
-    if (code !== undefined && NETWORK_NON_RETRYABLE.has(code)) {
-      return new ProviderError(`openai ${url}: ${detail}`, { retryable: false });
-    }
-    return new ProviderError(`openai: cannot reach ${url} (${detail || String(e)})`, { retryable: true });
   }
 }
 

@@ -1,6 +1,8 @@
 /** Helpers shared by commands: the store, run lookup, output. */
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { setDataDir } from "../data/sources.js";
 import { openStore } from "../store/sqlite.js";
 import type { RunRecord, Store } from "../store/types.js";
 import { UserError } from "../util/errors.js";
@@ -49,4 +51,11 @@ export function intOption(name: string, min = 0): (value: string) => number {
       throw new UserError(`invalid value '${value}'`, { field: name, expected: `an integer ≥ ${min}` });
     return n;
   };
+}
+
+/** `--data-dir`: local copies of hub datasets for the built-in tasks. */
+export function useDataDir(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(`no such directory: ${dir}`, { field: "--data-dir", expected: "a directory" });
+  setDataDir(dir);
 }

@@ -6,7 +6,7 @@ import { parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import Bunzip from "seek-bzip";
 import { UserError } from "../util/errors.js";
-import { readJsonl } from "./jsonl.js";
+import { parseJsonlLine, readJsonl } from "./jsonl.js";
 
 export type Doc = Record<string, unknown>;
 
@@ -185,23 +185,7 @@ function loadJsonlText(file: string): Doc[] {
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i];
     if (!text.trim()) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new UserError(`malformed JSON: ${(e as Error).message}`, {
-        file,
-        line: i + 1,
-        expected: "one JSON object per line",
-      });
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value))
-      throw new UserError("line is not a JSON object", {
-        file,
-        line: i + 1,
-        expected: "one JSON object per line",
-      });
-    out.push(value as Doc);
+    out.push(parseJsonlLine(text, file, i + 1));
   }
   return out;
 }

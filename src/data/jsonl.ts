@@ -27,23 +27,7 @@ export async function* readJsonl<T = Record<string, unknown>>(file: string): Asy
     for await (const text of lines) {
       line++;
       if (!text.trim()) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (e) {
-        throw new UserError(`malformed JSON: ${(e as Error).message}`, {
-          file,
-          line,
-          expected: "one JSON object per line",
-        });
-      }
-      if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw new UserError("line is not a JSON object", {
-          file,
-          line,
-          expected: "one JSON object per line",
-        });
-      }
+      const value = parseJsonlLine(text, file, line);
       yield { line, value: value as T };
     }
   } catch (e) {
@@ -51,6 +35,23 @@ export async function* readJsonl<T = Record<string, unknown>>(file: string): Asy
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read file: ${(e as Error).message}`, { file, line: line + 1 });
   }
+}
+
+/** Parses one non-blank JSONL line into an object, or throws a UserError naming file and line. */
+export function parseJsonlLine(text: string, file: string, line: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`malformed JSON: ${(e as Error).message}`, {
+      file,
+      line,
+      expected: "one JSON object per line",
+    });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new UserError("line is not a JSON object", { file, line, expected: "one JSON object per line" });
+  return value as Record<string, unknown>;
 }
 
 /** Reads a whole JSONL file into memory (for small inputs). */

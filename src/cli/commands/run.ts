@@ -1,7 +1,6 @@
-import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { setDataDir } from "../../data/sources.js";
 import { runTask } from "../../engine/runner.js";
 import { loadGateConfig } from "../../gates/gate_config.js";
 import { createProvider } from "../../models/registry.js";
@@ -14,7 +13,15 @@ import { aggregateGroups, formatGroupTable } from "../../tasks/groups.js";
 import { type ResolvedGroup, resolveSelection } from "../../tasks/resolve.js";
 import { Task } from "../../tasks/task.js";
 import { UserError } from "../../util/errors.js";
-import { cacheDirFor, findRun, intOption, printJson, storeFrom, withStoreOption } from "../context.js";
+import {
+  cacheDirFor,
+  findRun,
+  intOption,
+  printJson,
+  storeFrom,
+  useDataDir,
+  withStoreOption,
+} from "../context.js";
 import { EXIT_ERROR } from "../exit.js";
 import { createProgress, progressMode } from "../progress.js";
 import { applyGate, resolveRunList } from "./gate.js";
@@ -100,14 +107,7 @@ export function register(program: Command): void {
   ).action(async (taskArgs: string[], opts: RunOptions) => {
     // Validate the gate file before spending time on the runs.
     const gate = opts.gate ? loadGateConfig(opts.gate) : undefined;
-    if (opts.dataDir !== undefined) {
-      if (!existsSync(opts.dataDir) || !statSync(opts.dataDir).isDirectory())
-        throw new UserError(`no such directory: ${opts.dataDir}`, {
-          field: "--data-dir",
-          expected: "a directory",
-        });
-      setDataDir(opts.dataDir);
-    }
+    if (opts.dataDir !== undefined) useDataDir(opts.dataDir);
     const store = storeFrom(opts);
     const controller = new AbortController();
     const onSigint = () => {

@@ -1,14 +1,13 @@
 /** `assay tasks`: the built-in task library with each task's size, metrics and data source. */
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { dataDir, setDataDir } from "../../data/sources.js";
+import { dataDir } from "../../data/sources.js";
 import { alignColumns, fmtInt, printable } from "../../report/format.js";
 import type { LoadedTaskConfig } from "../../tasks/config.js";
 import { builtinGroups, builtinTasks, type ResolvedGroup, resolveSelection } from "../../tasks/resolve.js";
 import { Task } from "../../tasks/task.js";
 import { UserError } from "../../util/errors.js";
-import { printJson } from "../context.js";
+import { printJson, useDataDir } from "../context.js";
 
 export interface TaskListing {
   task: string;
@@ -82,14 +81,7 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "local copies of hub datasets (default $ASSAY_DATA_DIR)")
     .option("--json", "print the listing as JSON")
     .action(async (names: string[], opts: { dataDir?: string; json?: boolean }) => {
-      if (opts.dataDir !== undefined) {
-        if (!existsSync(opts.dataDir) || !statSync(opts.dataDir).isDirectory())
-          throw new UserError(`no such directory: ${opts.dataDir}`, {
-            field: "--data-dir",
-            expected: "a directory",
-          });
-        setDataDir(opts.dataDir);
-      }
+      if (opts.dataDir !== undefined) useDataDir(opts.dataDir);
       let loaded: LoadedTaskConfig[];
       let groups: ResolvedGroup[];
       if (names.length === 0) {

@@ -1,5 +1,5 @@
 /** Helpers shared by commands: the store, run lookup, output. */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { setDataDir } from "../data/sources.js";
@@ -58,4 +58,19 @@ export function useDataDir(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UserError(`no such directory: ${dir}`, { field: "--data-dir", expected: "a directory" });
   setDataDir(dir);
+}
+
+/** Writes an output file (creating its folder); a failure names the file and the option. */
+export function writeOutputFile(file: string, text: string, field: string): void {
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UserError(
+      `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        field,
+      },
+    );
+  }
 }

@@ -1,5 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { appendFileSync } from "node:fs";
 import type { Command } from "commander";
 import { evaluateGate, type GateResult } from "../../gates/evaluate.js";
 import { type GateConfig, loadGateConfig } from "../../gates/gate_config.js";
@@ -12,7 +11,7 @@ import {
 } from "../../gates/outputs.js";
 import type { RunRecord, Store } from "../../store/types.js";
 import { UserError } from "../../util/errors.js";
-import { findRun, intOption, storeFrom, withStoreOption } from "../context.js";
+import { findRun, intOption, storeFrom, withStoreOption, writeOutputFile } from "../context.js";
 import { EXIT_GATE_FAILED, EXIT_OK } from "../exit.js";
 
 export interface GateOutputOptions {
@@ -40,20 +39,6 @@ export async function resolveRunList(
   return runs;
 }
 
-function writeFile(file: string, text: string, field: string): void {
-  try {
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    writeFileSync(file, text);
-  } catch (e) {
-    throw new UserError(
-      `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        field,
-      },
-    );
-  }
-}
-
 /** Evaluates a gate, prints and writes its outputs; returns the exit code (0 pass, 1 failed). */
 export async function applyGate(
   store: Store,
@@ -66,8 +51,8 @@ export async function applyGate(
   const out = opts.out ?? process.stdout;
   if (opts.json) out.write(`${JSON.stringify(gateJson(result), null, 2)}\n`);
   else out.write(`${formatGateTable(result)}\n`);
-  if (opts.junit) writeFile(opts.junit, junitXml(result), "--junit");
-  if (opts.markdown) writeFile(opts.markdown, markdownSummary(result), "--markdown");
+  if (opts.junit) writeOutputFile(opts.junit, junitXml(result), "--junit");
+  if (opts.markdown) writeOutputFile(opts.markdown, markdownSummary(result), "--markdown");
   if (opts.github || process.env.GITHUB_ACTIONS === "true") {
     // Workflow commands must reach stdout to become annotations.
     for (const line of githubAnnotations(result)) process.stdout.write(`${line}\n`);

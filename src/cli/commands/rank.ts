@@ -1,5 +1,4 @@
-import { createReadStream, mkdirSync, statSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { createReadStream, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { Command } from "commander";
 import { csvField } from "../../report/export.js";
@@ -15,7 +14,7 @@ import { fitBradleyTerry } from "../../stats/ranking/bradley_terry.js";
 import { computeElo, OnlineElo } from "../../stats/ranking/elo.js";
 import { Rng } from "../../stats/rng.js";
 import { didYouMean, UserError } from "../../util/errors.js";
-import { intOption, printJson } from "../context.js";
+import { intOption, printJson, writeOutputFile } from "../context.js";
 
 export interface LeaderboardRow {
   rank: number;
@@ -368,18 +367,6 @@ export function leaderboardText(lb: Leaderboard): string {
   return `${out.join("\n")}\n`;
 }
 
-function writeOut(file: string, text: string, field: string): void {
-  try {
-    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    writeFileSync(file, text);
-  } catch (e) {
-    throw new UserError(
-      `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { field },
-    );
-  }
-}
-
 export function register(program: Command): void {
   program
     .command("rank")
@@ -399,8 +386,8 @@ export function register(program: Command): void {
     .option("--out-json <file>", "write the leaderboard as JSON")
     .action(async (file: string, opts: RankOptions) => {
       const lb = await rankBattles(file, opts);
-      if (opts.csv) writeOut(opts.csv, leaderboardCsv(lb), "--csv");
-      if (opts.outJson) writeOut(opts.outJson, `${JSON.stringify(lb, null, 2)}\n`, "--out-json");
+      if (opts.csv) writeOutputFile(opts.csv, leaderboardCsv(lb), "--csv");
+      if (opts.outJson) writeOutputFile(opts.outJson, `${JSON.stringify(lb, null, 2)}\n`, "--out-json");
       if (opts.json) printJson(lb);
       else process.stdout.write(leaderboardText(lb));
     });

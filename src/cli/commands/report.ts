@@ -1,10 +1,9 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { htmlReport } from "../../report/html.js";
 import { markdownReport } from "../../report/markdown.js";
 import { UserError } from "../../util/errors.js";
-import { findRun, storeFrom, withStoreOption } from "../context.js";
+import { findRun, storeFrom, withStoreOption, writeOutputFile } from "../context.js";
 import { compareAll } from "./compare.js";
 
 export function register(program: Command): void {
@@ -51,8 +50,7 @@ export function register(program: Command): void {
             : htmlReport(runs, comparisons, { title: opts.title });
         const out = opts.out ?? (opts.format === "html" ? "report.html" : undefined);
         if (!out) return void process.stdout.write(text);
-        mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-        writeFileSync(out, text);
+        writeOutputFile(out, text, "--out");
         process.stdout.write(`report written to ${path.resolve(out)}\n`);
       } finally {
         await store.close();

@@ -279,10 +279,6 @@ export class SqliteStore implements Store {
     return this.stmts.countSamples.get(runId) as number;
   }
 
-  async insertSamples(samples: SampleRecord[]): Promise<void> {
-    if (samples.length > 0) this.writeRows(samples.map(sampleRow), []);
-  }
-
   /** Inserts rows already serialized by `sampleRow` / `cacheRow`, in one transaction. */
   writeRows(samples: unknown[][], cache: unknown[][]): void {
     this.writeRowsTx(samples, cache);
@@ -330,10 +326,6 @@ export class SqliteStore implements Store {
     for (const [key, response, usage] of this.stmts.getCachedMany.all(JSON.stringify(keys)) as string[][])
       out.set(key, { response: JSON.parse(response), usage: JSON.parse(usage) });
     return out;
-  }
-
-  async putCached(entries: Array<{ key: string; value: CachedResponse }>): Promise<void> {
-    if (entries.length > 0) this.writeBatch({ samples: [], cache: entries });
   }
 
   async close(): Promise<void> {

@@ -101,7 +101,6 @@ export interface Store {
   /** doc_ids already stored for a run (completed samples). */
   completedDocIds(runId: string): Promise<Set<number>>;
   countSamples(runId: string): Promise<number>;
-  insertSamples(samples: SampleRecord[]): Promise<void>;
   /** Writes samples and cache entries in one transaction. */
   writeBatch(batch: WriteBatch): Promise<void>;
   /**
@@ -115,7 +114,6 @@ export interface Store {
   iterateScores(runId: string): AsyncIterable<{ docId: number; scores: Record<string, number | number[]> }>;
   getSample(runId: string, docId: number): Promise<SampleRecord | undefined>;
   getCached(keys: string[]): Promise<Map<string, CachedResponse>>;
-  putCached(entries: Array<{ key: string; value: CachedResponse }>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -65,6 +65,9 @@ export class Scheduler {
   private lookupKeys: string[] = [];
   private lookupBatch: Promise<Map<string, CachedResponse>> | undefined;
   readonly writes: WriteBatcher;
+  /** The provider's start-up, awaited once before the first request's clock starts. */
+  private providerReady: Promise<void> | undefined;
+  private providerStarted = false;
 
   constructor(
     private readonly provider: ModelProvider,
@@ -144,6 +147,15 @@ export class Scheduler {
   private async callWithRetries(req: Request): Promise<Served> {
     await this.acquire();
     try {
+      if (!this.providerStarted) {
+        this.providerReady ??= (this.provider.ready?.() ?? Promise.resolve()).catch((e) => {
+          throw new ProviderError(`${this.provider.spec}: failed to start: ${(e as Error)?.message ?? e}`, {
+            retryable: false,
+          });
+        });
+        await this.providerReady;
+        this.providerStarted = true;
+      }
       for (let attempt = 0; ; attempt++) {
         const controller = new AbortController();
         const signal = controller.signal;

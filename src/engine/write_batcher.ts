@@ -1,11 +1,16 @@
 /**
- * Collects finished samples and new cache entries and hands them to the store's batch writer every
- * ~10 ms (or every `maxPending` items), so a run commits a few transactions per second rather than
- * one per response. Entries answer cache lookups until their batch is committed.
+ * Collects finished samples and new cache entries and hands them to the store's batch writer.
+ * Samples go every ~10 ms (or every `maxPending` samples): resume depends on them, so a crash may
+ * lose only that much work. Cache entries go in larger batches (every CACHE_BATCH entries or
+ * CACHE_INTERVAL_MS): their keys are random, so each small commit would rewrite many B-tree pages,
+ * and a lost entry only costs a later run one request. Entries answer lookups until committed.
  */
 import type { BatchWriter, CachedResponse, SampleRecord, Store } from "../store/types.js";
 
 const MAX_UNCOMMITTED = 4;
+const SAMPLE_INTERVAL_MS = 10;
+const CACHE_BATCH = 4096;
+const CACHE_INTERVAL_MS = 1000;
 
 export class WriteBatcher {
   private cache = new Map<string, CachedResponse>();
@@ -13,6 +18,7 @@ export class WriteBatcher {
   private committing = new Map<string, CachedResponse>();
   private samples: SampleRecord[] = [];
   private scheduled = false;
+  private cacheTimer: NodeJS.Timeout | undefined;
   private error: unknown;
   private last: Promise<void> = Promise.resolve();
   /** Batches handed to the writer and not yet committed. */
@@ -35,17 +41,18 @@ export class WriteBatcher {
 
   addCache(key: string, value: CachedResponse): void {
     this.cache.set(key, value);
-    this.schedule();
+    if (this.cache.size >= CACHE_BATCH) this.write(true);
+    else
+      this.cacheTimer ??= setTimeout(() => {
+        this.cacheTimer = undefined;
+        this.write(true);
+      }, CACHE_INTERVAL_MS);
   }
 
   addSample(sample: SampleRecord): void {
     this.samples.push(sample);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.cache.size + this.samples.length >= this.maxPending) {
-      this.write();
+    if (this.samples.length >= this.maxPending) {
+      this.write(false);
       return;
     }
     if (this.scheduled) return;
@@ -53,17 +60,22 @@ export class WriteBatcher {
     // At most one commit per ~10 ms: a crash loses at most that much work, and commits stay cheap.
     setTimeout(() => {
       this.scheduled = false;
-      this.write();
-    }, 10);
+      this.write(false);
+    }, SAMPLE_INTERVAL_MS);
   }
 
-  private write(): void {
-    if (this.cache.size === 0 && this.samples.length === 0) return;
-    const cacheEntries = this.cache;
+  /** Hands pending samples (and, with `withCache`, pending cache entries) to the writer. */
+  private write(withCache: boolean): void {
+    const cacheEntries = withCache ? this.cache : new Map<string, CachedResponse>();
+    if (cacheEntries.size === 0 && this.samples.length === 0) return;
+    if (withCache) {
+      clearTimeout(this.cacheTimer);
+      this.cacheTimer = undefined;
+      this.cache = new Map();
+    }
     const cache = [...cacheEntries].map(([key, value]) => ({ key, value }));
     const samples = this.samples;
     for (const [k, v] of cacheEntries) this.committing.set(k, v);
-    this.cache = new Map();
     this.samples = [];
     this.uncommitted++;
     this.last = this.writer
@@ -93,7 +105,7 @@ export class WriteBatcher {
 
   /** Writes everything pending and waits for it to commit; rethrows the first write failure. */
   async flush(): Promise<void> {
-    this.write();
+    this.write(true);
     await this.last;
     if (this.error !== undefined) throw this.error;
   }

@@ -2,9 +2,9 @@
  * `anthropic:<model>[@<base url>]`: Anthropic's Messages API (POST /v1/messages). Generation only: the
  * API returns no token log-probabilities. Failures are classified for the scheduler, never retried here.
  */
-import { Pool } from "undici";
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
+import { createHttpTransport, type HttpTransport } from "./http_transport.js";
 import { apiErrorMessage, cutAtStop, parseRetryAfter } from "./openai.js";
 import { mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
 import {
@@ -32,6 +32,8 @@ export interface AnthropicOptions {
   prices?: Record<string, Price | null>;
   /** Extra headers sent with every request (e.g. `anthropic-beta`). */
   headers?: Record<string, string>;
+  /** Where the HTTP pool runs: `thread` (default, its own worker thread) or `inline`. */
+  transport?: "thread" | "inline";
   /** Environment to read defaults from (tests); default process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -105,10 +107,9 @@ export class AnthropicProvider implements ModelProvider {
   readonly model: string;
   readonly baseUrl: string;
   readonly prices: PriceTable;
-  private readonly pool: Pool;
+  private readonly http: HttpTransport;
   private readonly path: string;
   private readonly url: string;
-  private readonly headers: Record<string, string>;
 
   constructor(spec: string, options: AnthropicOptions = {}) {
     const parsed = parseAnthropicSpec(spec);
@@ -140,27 +141,25 @@ export class AnthropicProvider implements ModelProvider {
     };
     const key = options.apiKey ?? env.ANTHROPIC_API_KEY;
     if (key) headers["x-api-key"] = key;
-    this.headers = headers;
     const connections = options.connections ?? 64;
     if (!Number.isInteger(connections) || connections < 1)
       throw new UserError(`invalid connections '${connections}'`, {
         field: "connections",
         expected: "a positive integer",
       });
-    this.pool = new Pool(url.origin, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-    });
+    this.http = createHttpTransport({ origin: url.origin, headers, connections, mode: options.transport });
   }
 
   costFor(usage: Usage): number | undefined {
     return priceFor(this.model, usage, this.prices);
   }
 
+  ready(): Promise<void> {
+    return this.http.ready();
+  }
+
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.http.close();
   }
 
   async serve(request: Request, signal: AbortSignal): Promise<ProviderResult> {
@@ -210,16 +209,7 @@ export class AnthropicProvider implements ModelProvider {
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      const res = await this.pool.request({
-        path: this.path,
-        method: "POST",
-        headers: this.headers,
-        body: JSON.stringify(body),
-        signal,
-      });
-      status = res.statusCode;
-      headers = res.headers;
-      text = await res.body.text();
+      ({ status, headers, text } = await this.http.post(this.path, JSON.stringify(body), signal));
     } catch (e) {
       throw networkError("anthropic", this.url, e, signal);
     }

@@ -3,9 +3,9 @@
  * Generation uses chat or text completions; loglikelihoods use completions with echo + logprobs, the way
  * lm-evaluation-harness's `local-completions` does. Failures are classified, never retried here.
  */
-import { Pool } from "undici";
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
+import { createHttpTransport, type HttpTransport } from "./http_transport.js";
 import { DEFAULT_PRICES, mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
 import {
   type ChatMessage,
@@ -34,6 +34,8 @@ export interface OpenAIOptions {
   prices?: Record<string, Price | null>;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
+  /** Where the HTTP pool runs: `thread` (default, its own worker thread) or `inline`. */
+  transport?: "thread" | "inline";
   /** `max_tokens` for echo scoring; some servers refuse 0. Detected on first refusal when omitted. */
   echoMaxTokens?: 0 | 1;
   /** Environment to read defaults from (tests); default process.env. */
@@ -216,8 +218,7 @@ export class OpenAIProvider implements ModelProvider {
   readonly baseUrl: string;
   readonly mode: OpenAIMode | undefined;
   readonly prices: PriceTable;
-  private readonly pool: Pool;
-  private readonly headers: Record<string, string>;
+  private readonly http: HttpTransport;
   private readonly completionsPath: string;
   private readonly chatPath: string;
   private readonly completionsUrl: string;
@@ -254,7 +255,6 @@ export class OpenAIProvider implements ModelProvider {
     const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
     const apiKey = options.apiKey ?? env.OPENAI_API_KEY;
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-    this.headers = headers;
     const connections = options.connections ?? 256;
     if (!Number.isInteger(connections) || connections < 1) {
       throw new UserError(`invalid connections '${connections}'`, {
@@ -262,13 +262,7 @@ export class OpenAIProvider implements ModelProvider {
         expected: "a positive integer",
       });
     }
-    // Keep-alive pool; the scheduler bounds concurrency, this only bounds sockets.
-    this.pool = new Pool(origin, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-    });
+    this.http = createHttpTransport({ origin, headers, connections, mode: options.transport });
   }
 
   /** USD cost of `usage` at this model's price, or undefined when the price is unknown. */
@@ -291,8 +285,12 @@ export class OpenAIProvider implements ModelProvider {
     }
   }
 
+  ready(): Promise<void> {
+    return this.http.ready();
+  }
+
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.http.close();
   }
 
   private async generate(
@@ -493,16 +491,7 @@ export class OpenAIProvider implements ModelProvider {
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      const res = await this.pool.request({
-        path,
-        method: "POST",
-        headers: this.headers,
-        body: JSON.stringify(body),
-        signal,
-      });
-      statusCode = res.statusCode;
-      headers = res.headers;
-      text = await res.body.text();
+      ({ status: statusCode, headers, text } = await this.http.post(path, JSON.stringify(body), signal));
     } catch (e) {
       throw networkError("openai", url, e, signal);
     }

@@ -69,6 +69,8 @@ export interface ModelProvider {
   scoreText?(text: string, topLogprobs: number, signal: AbortSignal): Promise<TokenScore[]>;
   /** USD cost of a request's usage, when the provider has a price for its model. */
   costFor?(usage: Usage): number | undefined;
+  /** Resolves once the provider can take requests (e.g. its HTTP thread is up); timeouts start after. */
+  ready?(): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -3,9 +3,8 @@
  * only inserts them, so inserts don't stall request handling. Batches commit in order; each write
  * resolves when its transaction is committed.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, type Worker, workerData } from "node:worker_threads";
+import { startModuleWorker } from "../util/worker.js";
 import { cacheRow, SqliteStore, sampleRow } from "./sqlite.js";
 import type { BatchWriter, WriteBatch } from "./types.js";
 
@@ -22,15 +21,7 @@ export class WorkerBatchWriter implements BatchWriter {
   private failure: Error | undefined;
 
   constructor(file: string) {
-    // Compiled: writer_thread.js beside this file. From TypeScript sources (tests): load through tsx.
-    const js = fileURLToPath(new URL("./writer_thread.js", import.meta.url));
-    const entry = existsSync(js) ? js : fileURLToPath(new URL("./writer_thread.ts", import.meta.url));
-    this.worker = entry.endsWith(".ts")
-      ? new Worker(
-          `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(entry).href)}); })`,
-          { eval: true, workerData: { file } },
-        )
-      : new Worker(entry, { workerData: { file } });
+    this.worker = startModuleWorker(new URL("./writer_thread.js", import.meta.url), { file });
     this.worker.on("message", (m: { id: number; error?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);

@@ -20,12 +20,15 @@ afterEach(async () => {
   server = undefined;
 });
 
-function setup(plan: (i: number) => FaultOutcome, opts: { maxRetries?: number; timeoutMs?: number } = {}) {
+function setup(
+  plan: (i: number) => FaultOutcome,
+  opts: { maxRetries?: number; timeoutMs?: number; transport?: "thread" | "inline" } = {},
+) {
   const store = new SqliteStore(path.join(mkdtempSync(path.join(tmpdir(), "assay-sched-")), "a.db"));
   const delays: number[] = [];
   return startFaultServer({ plan, retryAfter: "2" }).then((s) => {
     server = s;
-    const provider = createOpenAIProvider(`openai:fault@${s.url}`);
+    const provider = createOpenAIProvider(`openai:fault@${s.url}`, { transport: opts.transport });
     const scheduler = new Scheduler(provider, store, {
       concurrency: 4,
       maxRetries: opts.maxRetries ?? 6,
@@ -42,17 +45,24 @@ function setup(plan: (i: number) => FaultOutcome, opts: { maxRetries?: number; t
 }
 
 describe("scheduler retries", () => {
-  it("retries 429 (honouring Retry-After), 500, timeouts and connection resets, then succeeds", async () => {
-    const plan: FaultOutcome[] = ["429", "500", "timeout", "reset", "ok"];
-    const { scheduler, delays, server: s } = await setup((i) => plan[i] ?? "ok", { timeoutMs: 300 });
-    const [served] = await scheduler.serveAll([gen("hello")]);
-    expect(served.response).toEqual({ kind: "generate_until", text: "ok" });
-    expect(s.requests).toBe(5);
-    expect(scheduler.counters.retries).toBe(4);
-    // Retry-After: 2 s is honoured exactly; later delays are exponential with jitter (random 0.5 → ×0.75).
-    expect(delays[0]).toBe(2000);
-    expect(delays.slice(1)).toEqual([200 * 0.75, 400 * 0.75, 800 * 0.75]);
-  });
+  it.each(["thread", "inline"] as const)(
+    "retries 429 (honouring Retry-After), 500, timeouts and connection resets, then succeeds (%s HTTP)",
+    async (transport) => {
+      const plan: FaultOutcome[] = ["429", "500", "timeout", "reset", "ok"];
+      const {
+        scheduler,
+        delays,
+        server: s,
+      } = await setup((i) => plan[i] ?? "ok", { timeoutMs: 300, transport });
+      const [served] = await scheduler.serveAll([gen("hello")]);
+      expect(served.response).toEqual({ kind: "generate_until", text: "ok" });
+      expect(s.requests).toBe(5);
+      expect(scheduler.counters.retries).toBe(4);
+      // Retry-After: 2 s is honoured exactly; later delays are exponential with jitter (random 0.5 → ×0.75).
+      expect(delays[0]).toBe(2000);
+      expect(delays.slice(1)).toEqual([200 * 0.75, 400 * 0.75, 800 * 0.75]);
+    },
+  );
 
   it("does not retry a 400 and surfaces the API's message", async () => {
     const { scheduler, server: s } = await setup(() => "error-400");

@@ -151,7 +151,6 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const latency = LatencyHistogram.from(stats.latencyHistogram);
   const writes = new WriteBatcher(store, { background: true });
   const scheduler = new Scheduler(provider, store, opts.scheduler, latency, writes);
-  const concurrency = opts.scheduler?.concurrency ?? 16;
   const started = performance.now();
   const costOf = opts.costOf ?? (() => 0);
 
@@ -216,7 +215,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   };
 
   // Bounded window of samples in flight: memory does not grow with the dataset.
-  const window = Math.max(2, concurrency * 2);
+  const window = Math.max(2, scheduler.admit * 2);
   let inFlight = 0;
   let wake: (() => void) | undefined;
   const settled = () => {

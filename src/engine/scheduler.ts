@@ -10,6 +10,7 @@ import { requestKey } from "./request_key.js";
 import { WriteBatcher } from "./write_batcher.js";
 
 export interface SchedulerOptions {
+  /** Requests on the wire to the model at once. */
   concurrency: number;
   /** Retries after the first attempt. */
   maxRetries: number;
@@ -56,6 +57,8 @@ export class Scheduler {
   readonly latency: LatencyHistogram;
   private readonly opts: SchedulerOptions;
   private active = 0;
+  /** Requests handed to the provider at once: `concurrency`, or 2× when the provider queues the rest. */
+  readonly admit: number;
   private waiters: Array<() => void> = [];
   private inflight = new Map<string, Promise<Served>>();
   /** Deadlines of running requests; one sweep timer aborts the late ones (cheaper than a timer each). */
@@ -77,6 +80,8 @@ export class Scheduler {
     writes?: WriteBatcher,
   ) {
     this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+    const queues = provider.limitInFlight?.(this.opts.concurrency) ?? false;
+    this.admit = queues ? 2 * this.opts.concurrency : this.opts.concurrency;
     this.latency = latency;
     this.writes = writes ?? new WriteBatcher(store);
   }
@@ -124,7 +129,7 @@ export class Scheduler {
   }
 
   private async acquire(): Promise<void> {
-    if (this.active < this.opts.concurrency) {
+    if (this.active < this.admit) {
       this.active++;
       return;
     }

@@ -158,6 +158,10 @@ export class AnthropicProvider implements ModelProvider {
     return this.http.ready();
   }
 
+  limitInFlight(n: number): boolean {
+    return this.http.limitInFlight(n);
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }

@@ -20,6 +20,11 @@ export interface HttpTransport {
   post(path: string, body: string, signal: AbortSignal): Promise<HttpReply>;
   /** Resolves once requests can go out (the thread has started). */
   ready(): Promise<void>;
+  /**
+   * Caps requests on the wire at `n`; later ones wait inside the transport. True when this takes
+   * a cross-thread hop off each request (so callers may hand over more than `n` at once).
+   */
+  limitInFlight(n: number): boolean;
   close(): Promise<void>;
 }
 
@@ -137,15 +142,20 @@ export class PoolHttpTransport implements HttpTransport {
     });
   }
   async ready(): Promise<void> {}
+  /** In-thread the caller's own limit is as good: nothing to gain from queueing here. */
+  limitInFlight(): boolean {
+    return false;
+  }
   async close(): Promise<void> {
     await this.pool.close();
   }
 }
 
-/** Main → worker: new requests `[id, path, body]` and ids to abort. */
+/** Main → worker: new requests `[id, path, body]`, ids to abort, and the in-flight cap when it changes. */
 interface ToWorker {
   requests: Array<[number, string, string]>;
   aborts: number[];
+  limit?: number;
 }
 /** Worker → main: `[id, status, headers, text]`, or `[id, 0, error]` for a failure before a status. */
 type FromWorker = Array<[number, number, HttpReply["headers"] | SerializedError, string]>;
@@ -193,6 +203,12 @@ export class ThreadHttpTransport implements HttpTransport {
 
   ready(): Promise<void> {
     return this.started;
+  }
+
+  limitInFlight(n: number): boolean {
+    this.outbox.limit = n;
+    this.scheduleFlush();
+    return true;
   }
 
   post(path: string, body: string, signal: AbortSignal): Promise<HttpReply> {
@@ -273,13 +289,21 @@ function reviveError(s: SerializedError): Error {
   return e;
 }
 
-/** The worker side: serve requests on a pool, reply in batches. */
+/**
+ * The worker side: serve requests on a pool, at most `limit` on the wire (the rest queue here, so the
+ * next one goes out as soon as a reply comes in, without a round trip to the main thread), and
+ * reply in batches.
+ */
 function runWorker(opts: HttpTransportOptions): void {
   const port = parentPort;
   if (!port) return;
   const pool = newPool(opts);
   port.postMessage("ready");
   const running = new Map<number, CollectHandler>();
+  let limit = Number.POSITIVE_INFINITY;
+  let queue: Array<[number, string, string]> = [];
+  let head = 0;
+  const cancelled = new Set<number>();
   let replies: FromWorker = [];
   let replyScheduled = false;
   const reply = (r: FromWorker[number]) => {
@@ -293,15 +317,34 @@ function runWorker(opts: HttpTransportOptions): void {
       port.postMessage(batch);
     });
   };
-  port.on("message", (m: ToWorker) => {
-    for (const id of m.aborts) running.get(id)?.abort(new Error("aborted"));
-    for (const [id, path, body] of m.requests) {
-      const handler = dispatchPost(pool, opts.headers, path, body, (err, r) => {
-        running.delete(id);
-        reply(err ? [id, 0, serializeError(err), ""] : [id, r!.status, r!.headers, r!.text]);
-      });
-      running.set(id, handler);
+  const start = ([id, path, body]: [number, string, string]) => {
+    const handler = dispatchPost(pool, opts.headers, path, body, (err, r) => {
+      running.delete(id);
+      reply(err ? [id, 0, serializeError(err), ""] : [id, r!.status, r!.headers, r!.text]);
+      pump();
+    });
+    running.set(id, handler);
+  };
+  const pump = () => {
+    while (running.size < limit && head < queue.length) {
+      const next = queue[head++];
+      if (!cancelled.delete(next[0])) start(next);
     }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+      cancelled.clear(); // any left were answered before their abort arrived
+    }
+  };
+  port.on("message", (m: ToWorker) => {
+    if (m.limit !== undefined) limit = m.limit;
+    for (const id of m.aborts) {
+      const handler = running.get(id);
+      if (handler) handler.abort(new Error("aborted"));
+      else cancelled.add(id); // still queued (or already answered: then never seen again)
+    }
+    for (const r of m.requests) queue.push(r);
+    pump();
   });
 }
 

@@ -289,6 +289,10 @@ export class OpenAIProvider implements ModelProvider {
     return this.http.ready();
   }
 
+  limitInFlight(n: number): boolean {
+    return this.http.limitInFlight(n);
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }

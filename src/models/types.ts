@@ -69,6 +69,12 @@ export interface ModelProvider {
   scoreText?(text: string, topLogprobs: number, signal: AbortSignal): Promise<TokenScore[]>;
   /** USD cost of a request's usage, when the provider has a price for its model. */
   costFor?(usage: Usage): number | undefined;
+  /**
+   * Caps the provider's requests on the wire at `n` (the scheduler's concurrency). Returns true when
+   * the provider queues beyond that itself, cheaper than the scheduler would: the scheduler then hands
+   * it up to 2n at once, so a freed slot is refilled without waiting for the caller's thread.
+   */
+  limitInFlight?(n: number): boolean;
   /** Resolves once the provider can take requests (e.g. its HTTP thread is up); timeouts start after. */
   ready?(): Promise<void>;
   close?(): Promise<void>;

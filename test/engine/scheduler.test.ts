@@ -112,3 +112,39 @@ describe("deduplication and caching", () => {
     expect(s.requests).toBe(3);
   });
 });
+
+describe("concurrency", () => {
+  it.each(["thread", "inline"] as const)(
+    "keeps at most `concurrency` requests on the wire (%s HTTP)",
+    async (transport) => {
+      let open = 0;
+      let maxOpen = 0;
+      const http = await import("node:http");
+      const slow = http.createServer((req, res) => {
+        open++;
+        maxOpen = Math.max(maxOpen, open);
+        req.resume();
+        req.on("end", () =>
+          setTimeout(() => {
+            open--;
+            res.setHeader("content-type", "application/json");
+            res.end(JSON.stringify({ choices: [{ text: "ok", index: 0, finish_reason: "stop" }] }));
+          }, 15),
+        );
+      });
+      await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+      const { port } = slow.address() as { port: number };
+      const provider = createOpenAIProvider(`openai:slow@http://127.0.0.1:${port}/v1`, { transport });
+      const store = new SqliteStore(":memory:");
+      const scheduler = new Scheduler(provider, store, { concurrency: 4 });
+      try {
+        const served = await scheduler.serveAll(Array.from({ length: 24 }, (_, i) => gen(`q${i}`)));
+        expect(served.every((s) => s.response.kind === "generate_until")).toBe(true);
+        expect(maxOpen).toBe(4);
+      } finally {
+        await provider.close();
+        await new Promise((r) => slow.close(r));
+      }
+    },
+  );
+});

@@ -81,18 +81,27 @@ export function checkCorpus(metric: string, hyps: unknown, refs: unknown): void 
     );
 }
 
-/** Checks one hypothesis string. */
-export function checkHyp(metric: string, hyp: unknown, what: string): void {
+/** Checks one hypothesis string; `what` names it, or is its corpus index (the message is built on failure only). */
+export function checkHyp(metric: string, hyp: unknown, what: string | number): void {
   if (typeof hyp !== "string")
-    throw new TypeError(`${metric}: ${what} must be a string, got ${typeName(hyp)}`);
+    throw new TypeError(
+      `${metric}: ${typeof what === "number" ? `hyps[${what}]` : what} must be a string, got ${typeName(hyp)}`,
+    );
 }
 
-/** Checks one segment's references: a non-empty array of strings. */
-export function checkRefs(metric: string, refs: unknown, what: string): void {
+/** Checks one segment's references: a non-empty array of strings (`what` as for checkHyp). */
+export function checkRefs(metric: string, refs: unknown, what: string | number): void {
   if (!Array.isArray(refs))
-    throw new TypeError(`${metric}: ${what} must be an array of reference strings, got ${typeName(refs)}`);
-  if (refs.length === 0) throw new RangeError(`${metric}: ${what} has no reference (at least one is needed)`);
+    throw new TypeError(
+      `${metric}: ${refsName(what)} must be an array of reference strings, got ${typeName(refs)}`,
+    );
+  if (refs.length === 0)
+    throw new RangeError(`${metric}: ${refsName(what)} has no reference (at least one is needed)`);
   for (let i = 0; i < refs.length; i++)
     if (typeof refs[i] !== "string")
-      throw new TypeError(`${metric}: ${what}[${i}] must be a reference string, got ${typeName(refs[i])}`);
+      throw new TypeError(
+        `${metric}: ${refsName(what)}[${i}] must be a reference string, got ${typeName(refs[i])}`,
+      );
 }
+
+const refsName = (what: string | number): string => (typeof what === "number" ? `refs[${what}]` : what);

@@ -112,7 +112,8 @@ function encode(sent: string, o: ResolvedBleuOptions, vocab: Interner, seq: Symb
     // The 13a tokens as spans of the line: no token strings, no joined-and-split line.
     const line = spans13a(sent, spans);
     n = spans.count;
-    for (let k = 0; k < n; k++) seq.push(vocab.id(line, spans.starts[k], spans.ends[k]));
+    for (let k = 0; k < n; k++)
+      seq.push(vocab.idHashed(line, spans.starts[k], spans.ends[k], spans.hashes[k]));
   } else {
     const toks = pySplit(o.tokenizer(sent));
     n = toks.length;
@@ -251,8 +252,8 @@ function forEachSegment(
   const vocab = new Interner(); // fresh per corpus: its tokens are no use to later calls
   const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
   for (let i = 0; i < hyps.length; i++) {
-    checkHyp("BLEU", hyps[i], `hyps[${i}]`);
-    checkRefs("BLEU", refs[i], `refs[${i}]`);
+    checkHyp("BLEU", hyps[i], i);
+    checkRefs("BLEU", refs[i], i);
     segmentStats(hyps[i], refs[i], o, vocab, stats);
     each(stats);
   }

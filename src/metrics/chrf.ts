@@ -269,8 +269,8 @@ export function corpusChrfStats(
   const words = new Interner();
   const out: number[][] = [];
   for (let i = 0; i < hyps.length; i++) {
-    checkHyp("chrF", hyps[i], `hyps[${i}]`);
-    checkRefs("chrF", refs[i], `refs[${i}]`);
+    checkHyp("chrF", hyps[i], i);
+    checkRefs("chrF", refs[i], i);
     out.push(statsOf(hyps[i], refs[i], o, words));
   }
   return out;

@@ -243,7 +243,8 @@ export function addClippedMatches(
 
 /** A growable Int32Array to assemble a hypothesis/references sequence for `addClippedMatches`. */
 export class SymbolSeq {
-  data = new Int32Array(256);
+  // Roomy from the start: growing inside a hot loop costs a deoptimization on first use.
+  data = new Int32Array(8192);
   len = 0;
 
   clear(): void {
@@ -283,6 +284,11 @@ export class Interner {
 
   /** The id of `s.slice(start, end)`. */
   id(s: string, start: number, end: number): number {
+    return this.idHashed(s, start, end, end - start === 1 ? 0 : hashOf(s, start, end));
+  }
+
+  /** The id of `s.slice(start, end)` whose `hashOf` is `h` (any value for one character). */
+  idHashed(s: string, start: number, end: number, h: number): number {
     const len = end - start;
     if (len === 1) {
       const c = s.charCodeAt(start);
@@ -293,8 +299,8 @@ export class Interner {
         this.ascii[c] = id + 1;
         return id;
       }
+      h = hashOf(s, start, end);
     }
-    const h = hashOf(s, start, end);
     const table = this.table;
     const mask = this.mask;
     for (let i = (h ^ (h >>> 16)) & mask; ; i = (i + 1) & mask) {
@@ -349,9 +355,12 @@ export function callInterner(): Interner {
   return shared;
 }
 
+export const FNV_BASIS = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;
+
 /** FNV-1a over UTF-16 units. */
-function hashOf(s: string, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+export function hashOf(s: string, start: number, end: number): number {
+  let h = FNV_BASIS;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return h;
 }

@@ -97,8 +97,8 @@ export function corpusTerStats(
   checkCorpus("TER", hyps, refs);
   const o = tercom(opts);
   return hyps.map((h, i) => {
-    checkHyp("TER", h, `hyps[${i}]`);
-    checkRefs("TER", refs[i], `refs[${i}]`);
+    checkHyp("TER", h, i);
+    checkRefs("TER", refs[i], i);
     return terSegmentStats(h, refs[i], o);
   });
 }

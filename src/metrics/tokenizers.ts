@@ -2,6 +2,7 @@
  * sacreBLEU 2.6.0 tokenizers, ported for exact parity: BLEU's `13a`, `intl`, `char` and `none`,
  * and the Tercom tokenizer used by TER. Inputs are single segments; all functions are pure.
  */
+import { FNV_BASIS, FNV_PRIME } from "./ngram_match.js";
 import { isPyWhitespace, pyLower, pyNormalizeSpace } from "./pystr.js";
 
 export type BleuTokenizerName = "13a" | "intl" | "char" | "none";
@@ -69,8 +70,10 @@ for (let c = 0; c < 128; c++) {
   RE_13A_PUNCT.lastIndex = 0;
 }
 
+/** Outside the string is not a digit, like the padding spaces (checked: an out-of-range read deoptimizes). */
 const isDigitAt = (s: string, i: number): boolean => {
-  const c = s.charCodeAt(i); // NaN outside the string: not a digit, like the padding spaces
+  if (i < 0 || i >= s.length) return false;
+  const c = s.charCodeAt(i);
   return c >= 48 && c <= 57;
 };
 
@@ -94,24 +97,33 @@ export function spans13a(line: string, out: Spans): string {
   out.count = 0;
   const n = line.length;
   let start = -1; // start of the token being read, or -1
+  let h = FNV_BASIS; // FNV-1a of the token being read, for the interner (saves it a pass)
   let i = 0;
   while (i < n) {
     const c = line.charCodeAt(i);
     const k = c < 128 ? ASCII_CLASS[c] : isPyWhitespace(c) ? C_SPACE : C_OTHER;
     if (k === C_OTHER || k === C_DIGIT) {
-      if (start < 0) start = i;
+      if (start < 0) {
+        start = i;
+        h = FNV_BASIS;
+      }
+      h = Math.imul(h ^ c, FNV_PRIME);
       i++;
     } else if (k === C_SPACE) {
-      if (start >= 0) out.push(start, i);
+      if (start >= 0) out.push(start, i, h);
       start = -1;
       i++;
     } else if (k === C_PUNCT || (k === C_DASH && isDigitAt(line, i - 1))) {
-      if (start >= 0) out.push(start, i);
-      out.push(i, i + 1);
+      if (start >= 0) out.push(start, i, h);
+      out.push(i, i + 1, Math.imul(FNV_BASIS ^ c, FNV_PRIME));
       start = -1;
       i++;
     } else if (k === C_DASH) {
-      if (start < 0) start = i;
+      if (start < 0) {
+        start = i;
+        h = FNV_BASIS;
+      }
+      h = Math.imul(h ^ c, FNV_PRIME);
       i++;
     } else {
       let j = i + 1;
@@ -120,39 +132,50 @@ export function spans13a(line: string, out: Spans): string {
       const aDigit = isDigitAt(line, i - 1);
       const bDigit = isDigitAt(line, j);
       if (j - i === 1 && aDigit && bDigit) {
-        i++; // "3.14": part of the current token (a digit opened it)
+        h = Math.imul(h ^ c, FNV_PRIME); // "3.14": part of the current token (a digit opened it)
+        i++;
         continue;
       }
-      if (start >= 0) out.push(start, i);
-      for (let q = i; q < j - 1; q++) out.push(q, q + 1);
+      if (start >= 0) out.push(start, i, h);
+      for (let q = i; q < j - 1; q++)
+        out.push(q, q + 1, Math.imul(FNV_BASIS ^ line.charCodeAt(q), FNV_PRIME));
+      const lastHash = Math.imul(FNV_BASIS ^ line.charCodeAt(j - 1), FNV_PRIME);
       if (!bDigit || odd !== aDigit) {
-        out.push(j - 1, j);
+        out.push(j - 1, j, lastHash);
         start = -1;
-      } else start = j - 1;
+      } else {
+        start = j - 1;
+        h = lastHash;
+      }
       i = j;
     }
   }
-  if (start >= 0) out.push(start, n);
+  if (start >= 0) out.push(start, n, h);
   return line;
 }
 
-/** Token spans: token k is `line.slice(starts[k], ends[k])`. */
+/** Token spans: token k is `line.slice(starts[k], ends[k])`, with FNV-1a hash `hashes[k]`. */
 export class Spans {
-  starts = new Int32Array(64);
-  ends = new Int32Array(64);
+  // Roomy from the start: growing inside a hot loop costs a deoptimization on first use.
+  starts = new Int32Array(4096);
+  ends = new Int32Array(4096);
+  hashes = new Int32Array(4096);
   count = 0;
 
-  push(start: number, end: number): void {
+  push(start: number, end: number, hash: number): void {
     if (this.count === this.starts.length) {
-      const starts = new Int32Array(this.count * 2);
-      const ends = new Int32Array(this.count * 2);
-      starts.set(this.starts);
-      ends.set(this.ends);
-      this.starts = starts;
-      this.ends = ends;
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.hashes = grow(this.hashes);
     }
     this.starts[this.count] = start;
-    this.ends[this.count++] = end;
+    this.ends[this.count] = end;
+    this.hashes[this.count++] = hash;
   }
 }
 

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { bleuSegmentStats, corpusBleu, corpusBleuStats, sumStats } from "../../src/metrics/bleu.js";
 import { chrfSegmentStats, corpusChrf } from "../../src/metrics/chrf.js";
-import { addClippedMatches, Interner } from "../../src/metrics/ngram_match.js";
+import { addClippedMatches, hashOf, Interner } from "../../src/metrics/ngram_match.js";
 import { pyRStrip, pySplit } from "../../src/metrics/pystr.js";
-import { tokenize13a, tokenize13aRegexp, tokens13a } from "../../src/metrics/tokenizers.js";
+import { Spans, spans13a, tokenize13a, tokenize13aRegexp, tokens13a } from "../../src/metrics/tokenizers.js";
 
 /** Deterministic PRNG (LCG) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -63,12 +63,22 @@ const TRICKY = [
   "-\n",
 ];
 
+/** The tokenizer's running token hashes equal the interner's hash of each token. */
+const spans = new Spans();
+function hashesAgree(s: string): boolean {
+  const line = spans13a(s, spans);
+  for (let k = 0; k < spans.count; k++)
+    if (spans.hashes[k] !== hashOf(line, spans.starts[k], spans.ends[k])) return false;
+  return true;
+}
+
 describe("one-pass 13a tokenizer", () => {
   it("equals sacreBLEU's regular expressions on every string of up to 6 of a b 1 . , - / space", () => {
     const small = ["a", "1", ".", ",", "-", " ", "/"];
     const bad: string[] = [];
     const visit = (s: string, depth: number): void => {
       if (tokens13a(s).join("\u0000") !== pySplit(tokenize13aRegexp(s)).join("\u0000")) bad.push(s);
+      if (!hashesAgree(s)) bad.push(`hash: ${s}`);
       if (depth > 0) for (const c of small) visit(s + c, depth - 1);
     };
     visit("", 6);
@@ -83,6 +93,7 @@ describe("one-pass 13a tokenizer", () => {
       const s = randomString(rnd, alphabet, 16);
       if (tokens13a(s).join("\u0000") !== pySplit(tokenize13aRegexp(s)).join("\u0000")) bad.push(s);
       if (tokenize13a(s) !== tokenize13aRegexp(s)) bad.push(s);
+      if (!hashesAgree(s)) bad.push(`hash: ${s}`);
     }
     expect(bad.slice(0, 10)).toEqual([]);
   });

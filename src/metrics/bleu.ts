@@ -15,7 +15,7 @@ import {
   optInt,
   optNum,
 } from "./args.js";
-import { addClippedMatches, callInterner, Interner, SymbolSeq } from "./ngram_match.js";
+import { addClippedMatches, SegmentInterner, SymbolSeq } from "./ngram_match.js";
 import { pyFormatFixed, pyLower, pyRStrip, pySplit } from "./pystr.js";
 import { type BleuTokenizerName, bleuTokenizer, Spans, spans13a } from "./tokenizers.js";
 
@@ -104,7 +104,7 @@ const spans = new Spans();
  * Lowercases (optionally), right-strips and tokenizes one segment as sacreBLEU does, and appends its
  * token ids and a side separator to `seq`. Returns the number of tokens.
  */
-function encode(sent: string, o: ResolvedBleuOptions, vocab: Interner, seq: SymbolSeq): number {
+function encode(sent: string, o: ResolvedBleuOptions, vocab: SegmentInterner, seq: SymbolSeq): number {
   if (o.lowercase) sent = pyLower(sent);
   sent = pyRStrip(sent);
   let n: number;
@@ -139,6 +139,7 @@ function closestRefLen(hypLen: number, refLens: number[]): number {
 
 const seq = new SymbolSeq();
 const refLens: number[] = [];
+const segmentVocab = new SegmentInterner();
 
 /**
  * Writes the statistics of one segment to `stats[0 .. 2 + 2 * maxOrder)`: lengths, clipped n-gram
@@ -148,11 +149,12 @@ function segmentStats(
   hyp: string,
   refs: readonly string[],
   o: ResolvedBleuOptions,
-  vocab: Interner,
+  vocab: SegmentInterner,
   stats: number[],
 ): void {
   const maxOrder = o.maxNgramOrder;
   seq.clear();
+  vocab.reset(); // n-grams only match within a segment: its own small ids are enough
   const hypLen = encode(hyp, o, vocab, seq);
   refLens.length = 0;
   for (const r of refs) refLens.push(encode(r, o, vocab, seq));
@@ -174,7 +176,7 @@ export function bleuSegmentStats(hyp: string, refs: readonly string[], opts: Ble
   checkHyp("BLEU", hyp, "the hypothesis");
   checkRefs("BLEU", refs, "the references");
   const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
-  segmentStats(hyp, refs, o, callInterner(), stats);
+  segmentStats(hyp, refs, o, segmentVocab, stats);
   return stats;
 }
 
@@ -249,7 +251,7 @@ function forEachSegment(
   each: (stats: number[]) => void,
 ): void {
   checkCorpus("BLEU", hyps, refs);
-  const vocab = new Interner(); // fresh per corpus: its tokens are no use to later calls
+  const vocab = segmentVocab;
   const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
   for (let i = 0; i < hyps.length; i++) {
     checkHyp("BLEU", hyps[i], i);

@@ -343,6 +343,115 @@ export class Interner {
   }
 }
 
+/**
+ * Interns the tokens of one segment at a time: `reset()` forgets them in O(1), so ids stay small
+ * (the per-symbol arrays of `addClippedMatches` stay in cache) and tables stay tiny. Keys are kept
+ * as spans of the caller's strings, so no token is ever sliced out; those strings must stay unchanged
+ * until the next `reset()`.
+ */
+export class SegmentInterner {
+  private strs: string[] = [];
+  private starts = new Int32Array(256);
+  private lens = new Int32Array(256);
+  private hashes = new Int32Array(256);
+  private table = new Int32Array(512); // ids; a slot is empty unless its generation is current
+  private tableGen = new Int32Array(512);
+  private mask = 511;
+  private readonly ascii = new Int32Array(128); // one-character ASCII tokens, valid when asciiGen matches
+  private readonly asciiGen = new Int32Array(128);
+  private gen = 1;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Forgets every token. */
+  reset(): void {
+    this.count = 0;
+    if (++this.gen === 0x7fffffff) {
+      this.gen = 1;
+      this.tableGen.fill(0);
+      this.asciiGen.fill(0);
+    }
+  }
+
+  /** The id of `s.slice(start, end)`. */
+  id(s: string, start: number, end: number): number {
+    return this.idHashed(s, start, end, end - start === 1 ? 0 : hashOf(s, start, end));
+  }
+
+  /** The id of `s.slice(start, end)` whose `hashOf` is `h` (any value for one character). */
+  idHashed(s: string, start: number, end: number, h: number): number {
+    const len = end - start;
+    if (len === 1) {
+      const c = s.charCodeAt(start);
+      if (c < 128) {
+        if (this.asciiGen[c] === this.gen) return this.ascii[c];
+        const id = this.add(s, start, 1, 0);
+        this.ascii[c] = id;
+        this.asciiGen[c] = this.gen;
+        return id;
+      }
+      h = hashOf(s, start, end);
+    }
+    const gen = this.gen;
+    for (let i = (h ^ (h >>> 16)) & this.mask; ; i = (i + 1) & this.mask) {
+      if (this.tableGen[i] !== gen) {
+        const id = this.add(s, start, len, h);
+        if (2 * this.count > this.mask) this.grow();
+        else {
+          this.tableGen[i] = gen;
+          this.table[i] = id;
+        }
+        return id;
+      }
+      const id = this.table[i];
+      if (this.hashes[id] !== h || this.lens[id] !== len) continue;
+      const k = this.strs[id];
+      const ks = this.starts[id];
+      let j = 0;
+      while (j < len && k.charCodeAt(ks + j) === s.charCodeAt(start + j)) j++;
+      if (j === len) return id;
+    }
+  }
+
+  private add(s: string, start: number, len: number, h: number): number {
+    const id = this.count++;
+    if (id === this.starts.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.lens = grow(this.lens);
+      this.hashes = grow(this.hashes);
+    }
+    this.strs[id] = s;
+    this.starts[id] = start;
+    this.lens[id] = len;
+    this.hashes[id] = h;
+    return id;
+  }
+
+  /** Doubles the table and places every hashed id of this generation again (the newest included). */
+  private grow(): void {
+    const size = this.table.length * 2;
+    this.table = new Int32Array(size);
+    this.tableGen = new Int32Array(size);
+    this.mask = size - 1;
+    const gen = this.gen;
+    for (let id = 0; id < this.count; id++) {
+      if (this.lens[id] === 1 && this.strs[id].charCodeAt(this.starts[id]) < 128) continue; // ascii table
+      let i = (this.hashes[id] ^ (this.hashes[id] >>> 16)) & this.mask;
+      while (this.tableGen[i] === gen) i = (i + 1) & this.mask;
+      this.tableGen[i] = gen;
+      this.table[i] = id;
+    }
+  }
+}
+
 let shared = new Interner();
 
 /**

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { bleuSegmentStats, corpusBleu, corpusBleuStats, sumStats } from "../../src/metrics/bleu.js";
 import { chrfSegmentStats, corpusChrf } from "../../src/metrics/chrf.js";
-import { addClippedMatches, hashOf, Interner } from "../../src/metrics/ngram_match.js";
+import { addClippedMatches, hashOf, Interner, SegmentInterner } from "../../src/metrics/ngram_match.js";
 import { pyRStrip, pySplit } from "../../src/metrics/pystr.js";
 import { Spans, spans13a, tokenize13a, tokenize13aRegexp, tokens13a } from "../../src/metrics/tokenizers.js";
 
@@ -157,6 +157,33 @@ describe("integer n-gram matching", () => {
     });
     expect(v.size).toBe(first.size);
     expect([...first.values()].sort((a, b) => a - b)).toEqual([...Array(first.size).keys()]);
+  });
+
+  it("interns per segment: dense ids from 0 after each reset, through table growth", () => {
+    const v = new SegmentInterner();
+    const rnd = rng(11);
+    const alphabet = ["a", "b", "é", "😀", ".", "1", "-"];
+    for (let segment = 0; segment < 40; segment++) {
+      v.reset();
+      // Up to ~2,000 tokens (beyond the initial table), one- and many-character, ASCII and not.
+      const n = 1 + Math.floor(rnd() * (segment % 5 === 0 ? 2000 : 60));
+      const tokens = Array.from({ length: n }, () =>
+        randomString(rnd, alphabet, 1 + Math.floor(rnd() * 4)).replace(/^$/, "a"),
+      );
+      const line = ` ${tokens.join(" ")} `;
+      const first = new Map<string, number>();
+      let at = 1;
+      for (const t of tokens) {
+        const id =
+          segment % 2 === 0
+            ? v.id(line, at, at + t.length)
+            : v.idHashed(line, at, at + t.length, hashOf(line, at, at + t.length));
+        if (!first.has(t)) first.set(t, first.size);
+        expect(id).toBe(first.get(t));
+        at += t.length + 1;
+      }
+      expect(v.size).toBe(first.size);
+    }
   });
 });
 

@@ -92,21 +92,24 @@ export async function planRun(opts: RunTaskOptions): Promise<{ run: RunRecord; f
   const dataHashes: Record<string, string> = {};
   for (const f of files) dataHashes[f] = await fileHash(f);
   const { keys } = taskMetrics(task);
+  const available = await task.countDocs();
   const config: RunConfig = {
     taskFile: task.file,
     taskConfig: task.config,
     dataHashes,
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    docsAvailable: available,
     numFewshot: task.numFewshot,
     seed: opts.seed ?? 1234,
     metricKeys: keys,
   };
+  // The identity leaves out where the task file lies and what follows from the hashed data.
+  const identity = { ...config, taskFile: undefined, docsAvailable: undefined };
   const configHash = createHash("sha256")
-    .update(canonicalJson({ config: { ...config, taskFile: undefined }, model: provider.id, version: 1 }))
+    .update(canonicalJson({ config: identity, model: provider.id, version: 1 }))
     .digest("hex");
   let id = opts.runId ?? `${task.name}-${configHash.slice(0, 10)}`;
   if (opts.fresh && !opts.runId) id += `-${Date.now().toString(36)}`;
-  const available = await task.countDocs();
   const total = opts.limit !== undefined ? Math.min(opts.limit, available) : available;
   const now = new Date().toISOString();
   return {

@@ -197,8 +197,8 @@ export function lmEvalResults(runs: RunRecord[]): LmEvalResults {
     out.versions[key] = meta?.version ?? null;
     out["n-shot"][key] = run.config?.numFewshot ?? 0;
     out.higher_is_better[key] = hib;
-    // The dataset size before --limit is not stored; `total` is exact unless the limit cut it.
-    out["n-samples"][key] = { original: run.total, effective: run.total };
+    // Runs stored before docsAvailable existed: `total` is exact unless --limit cut it.
+    out["n-samples"][key] = { original: run.config?.docsAvailable ?? run.total, effective: run.total };
     assayRuns[key] = {
       run_id: run.id,
       task: run.task,

@@ -61,6 +61,8 @@ export interface RunConfig {
   /** Content hashes of the data files, so a changed dataset is a different run. */
   dataHashes: Record<string, string>;
   limit?: number;
+  /** Documents in the evaluation split before `limit` (not part of the run's identity). */
+  docsAvailable?: number;
   numFewshot: number;
   seed: number;
   /** Names under which samples were scored (`metric,filter`). */

@@ -483,3 +483,35 @@ describe("terminal tables", () => {
     expect(formatComparisonTable([])).toBe("No comparisons.\n");
   });
 });
+
+describe("lmEvalResults n-samples", () => {
+  it("reports the dataset size before --limit as original and the run's size as effective", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { runTask } = await import("../../src/engine/runner.js");
+    const { createNgramProvider } = await import("../../src/models/ngram/spec.js");
+    const { openStore } = await import("../../src/store/sqlite.js");
+    const { loadTaskConfig } = await import("../../src/tasks/config.js");
+    const { Task } = await import("../../src/tasks/task.js");
+    const dir = mkdtempSync(path.join(tmpdir(), "assay-nsamples-"));
+    const docs = Array.from({ length: 10 }, (_, i) => JSON.stringify({ text: `the cat sat ${i}` }));
+    writeFileSync(path.join(dir, "docs.jsonl"), `${docs.join("\n")}\n`);
+    writeFileSync(path.join(dir, "corpus.txt"), "the cat sat on the mat\n".repeat(20));
+    const yaml = path.join(dir, "ppl.yaml");
+    writeFileSync(
+      yaml,
+      "task: ppl\ndataset_path: docs.jsonl\noutput_type: loglikelihood_rolling\ndoc_to_text: text\ndoc_to_target: text\n",
+    );
+    const store = openStore(path.join(dir, "a.db"));
+    const provider = await createNgramProvider(`ngram:${path.join(dir, "corpus.txt")}`, {
+      cacheDir: path.join(dir, "cache"),
+    });
+    const task = () => new Task(loadTaskConfig(yaml));
+    const limited = await runTask({ task: task(), provider, store, limit: 3 });
+    const full = await runTask({ task: task(), provider, store });
+    await store.close();
+    expect(lmEvalResults([limited])["n-samples"]).toEqual({ ppl: { original: 10, effective: 3 } });
+    expect(lmEvalResults([full])["n-samples"]).toEqual({ ppl: { original: 10, effective: 10 } });
+  });
+});

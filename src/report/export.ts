@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { LatencyHistogram } from "../engine/latency.js";
 import type { Request, Response } from "../models/types.js";
 import type { RunRecord, SampleRecord, Store } from "../store/types.js";
+import type { GroupResult } from "../tasks/groups.js";
 import { aggregateKeys, splitKey } from "./format.js";
 
 export interface OperationalMetrics {
@@ -127,6 +128,8 @@ const sha256 = (s: string): string => createHash("sha256").update(s, "utf8").dig
 
 export interface LmEvalResults {
   results: Record<string, Record<string, unknown>>;
+  /** Present when groups were evaluated (e.g. mmlu): their entries, also listed in `results`. */
+  groups?: Record<string, Record<string, unknown>>;
   group_subtasks: Record<string, string[]>;
   configs: Record<string, unknown>;
   versions: Record<string, unknown>;
@@ -151,7 +154,19 @@ export function lmEvalTaskKeys(runs: RunRecord[]): string[] {
 
 const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 
-export function lmEvalResults(runs: RunRecord[]): LmEvalResults {
+/** lm-eval's entry of a group: alias, then `metric,filter` and `metric_stderr,filter` per metric. */
+function groupEntry(g: GroupResult): Record<string, unknown> {
+  const entry: Record<string, unknown> = { alias: g.alias ?? g.group };
+  for (const [key, m] of Object.entries(g.metrics)) {
+    const { metric, filter } = splitKey(key);
+    entry[`${metric},${filter}`] = m.value;
+    entry[`${metric}_stderr,${filter}`] = Number.isFinite(m.stderr) ? m.stderr : "N/A";
+  }
+  return entry;
+}
+
+/** lm-eval's results.json of `runs`, with `groups` (from aggregateGroups) when given. */
+export function lmEvalResults(runs: RunRecord[], groups: GroupResult[] = []): LmEvalResults {
   const keys = lmEvalTaskKeys(runs);
   const out: LmEvalResults = {
     results: {},
@@ -219,6 +234,17 @@ export function lmEvalResults(runs: RunRecord[]): LmEvalResults {
       operational: operationalMetrics(run),
     };
   });
+  // Groups (one model per lm-eval file): `group`, or `group@model` when several models have it.
+  const groupModels = new Map<string, number>();
+  for (const g of groups) groupModels.set(g.group, (groupModels.get(g.group) ?? 0) + 1);
+  if (groups.length > 0) out.groups = {};
+  for (const g of groups) {
+    const key = groupModels.get(g.group)! > 1 ? `${g.group}@${g.model}` : g.group;
+    const entry = groupEntry(g);
+    out.groups![key] = entry;
+    out.results[key] = entry;
+    out.group_subtasks[key] = g.subtasks;
+  }
   const models = distinct(runs.map((r) => r.model));
   const limits = distinct(runs.map((r) => r.config?.limit ?? null));
   const seeds = distinct(runs.map((r) => r.config?.seed ?? null));

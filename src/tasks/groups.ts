@@ -21,6 +21,8 @@ export interface GroupResult {
   model: string;
   /** Leaf tasks aggregated. */
   tasks: number;
+  /** The direct members, as lm-eval's `group_subtasks`: child groups, and tasks (tags expanded). */
+  subtasks: string[];
   /** Keyed `metric,filter` like run aggregates. */
   metrics: Record<string, GroupMetricResult>;
 }
@@ -63,11 +65,20 @@ export function aggregateGroups(groups: ResolvedGroup[], runs: RunRecord[]): Gro
         ...(g.config.group_alias ? { alias: g.config.group_alias } : {}),
         model,
         tasks: g.leaves.length,
+        subtasks: directMembers(g, groups),
         metrics,
       });
     }
   }
   return out;
+}
+
+/** A group's child groups (in its order), then the leaf tasks not under any of them. */
+function directMembers(g: ResolvedGroup, all: ResolvedGroup[]): string[] {
+  const byName = new Map(all.map((x) => [x.config.group, x]));
+  const childGroups = g.config.task.filter((name) => byName.has(name) && name !== g.config.group);
+  const covered = new Set(childGroups.flatMap((name) => byName.get(name)!.leaves));
+  return [...childGroups, ...g.leaves.filter((t) => !covered.has(t))];
 }
 
 /** The group rows printed after the runs table. */

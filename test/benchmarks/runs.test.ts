@@ -155,7 +155,8 @@ describe.skipIf(!HAVE_BENCH)("multiple-choice tasks run end to end", () => {
   );
 
   it("mmlu: 57 runs and the groups with size-weighted mean and lm-eval's pooled stderr", async () => {
-    const out = await run(["mmlu", "--model", `ngram:${CORPUS}`, "--limit", "4"]);
+    const outputDir = tmpDir("mmlu-out");
+    const out = await run(["mmlu", "--model", `ngram:${CORPUS}`, "--limit", "4", "--output-dir", outputDir]);
     expect(out.runs).toHaveLength(57);
     const mmlu = out.groups!.find((g) => g.group === "mmlu")!;
     expect(mmlu.tasks).toBe(57);
@@ -177,6 +178,23 @@ describe.skipIf(!HAVE_BENCH)("multiple-choice tasks run end to end", () => {
       "mmlu_social_sciences",
       "mmlu_stem",
     ]);
+    // results.json carries the groups as lm-eval writes them.
+    const results = JSON.parse(readFileSync(path.join(outputDir, "results.json"), "utf8"));
+    expect(results.groups.mmlu["acc,none"]).toBeCloseTo(mmlu.metrics["acc,none"].value, 12);
+    expect(results.groups.mmlu["acc_stderr,none"]).toBeCloseTo(mmlu.metrics["acc,none"].stderr, 12);
+    expect(results.results.mmlu_stem.alias).toBe("stem");
+    expect([...results.group_subtasks.mmlu].sort()).toEqual([
+      "mmlu_humanities",
+      "mmlu_other",
+      "mmlu_social_sciences",
+      "mmlu_stem",
+    ]);
+    expect(results.group_subtasks.mmlu_stem).toHaveLength(
+      out.runs.filter((r) => r.task.startsWith("mmlu_")).length -
+        results.group_subtasks.mmlu_humanities.length -
+        results.group_subtasks.mmlu_other.length -
+        results.group_subtasks.mmlu_social_sciences.length,
+    );
   }, 300_000);
 });
 

@@ -9,7 +9,7 @@ import { lmEvalResults, sampleToLmEvalJsonl } from "../../report/export.js";
 import { formatRunTable } from "../../report/table.js";
 import type { RunRecord, Store } from "../../store/types.js";
 import type { LoadedTaskConfig, TaskConfig } from "../../tasks/config.js";
-import { aggregateGroups, formatGroupTable } from "../../tasks/groups.js";
+import { aggregateGroups, formatGroupTable, type GroupResult } from "../../tasks/groups.js";
 import { type ResolvedGroup, resolveSelection } from "../../tasks/resolve.js";
 import { Task } from "../../tasks/task.js";
 import { UserError } from "../../util/errors.js";
@@ -55,9 +55,14 @@ function storedTask(run: RunRecord): LoadedTaskConfig {
   };
 }
 
-async function writeOutputs(dir: string, runs: RunRecord[], store: Store): Promise<void> {
+async function writeOutputs(
+  dir: string,
+  runs: RunRecord[],
+  groups: GroupResult[],
+  store: Store,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(lmEvalResults(runs), null, 2)}\n`);
+  writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(lmEvalResults(runs, groups), null, 2)}\n`);
   for (const run of runs) {
     const out = createWriteStream(path.join(dir, `samples_${run.task}_${run.id}.jsonl`));
     for await (const s of store.iterateSamples(run.id))
@@ -194,9 +199,9 @@ export function register(program: Command): void {
       } finally {
         reporter.stop();
       }
-      if (opts.outputDir) await writeOutputs(opts.outputDir, runs, store);
       // lm-eval groups (mmlu): size-weighted means with pooled stderr over their tasks' runs.
       const groupResults = aggregateGroups(groups, runs);
+      if (opts.outputDir) await writeOutputs(opts.outputDir, runs, groupResults, store);
       if (opts.json) printJson(groupResults.length > 0 ? { runs, groups: groupResults } : { runs });
       else
         process.stdout.write(

@@ -383,6 +383,17 @@ export function csvField(v: string): string {
 
 const csvLine = (fields: string[]): string => `${fields.map(csvField).join(",")}\r\n`;
 
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-?Infinity$/;
+
+/**
+ * A text cell that spreadsheets would run as a formula (first character = + - @ tab CR) gets a
+ * leading apostrophe (OWASP's CSV-injection advice); numbers are left alone. Model outputs are
+ * untrusted text, and this CSV exists to be opened in spreadsheets.
+ */
+export function spreadsheetSafe(v: string): string {
+  return /^[=+\-@\t\r]/.test(v) && !NUMBER.test(v) ? `'${v}` : v;
+}
+
 function csvMetricKeys(run: RunRecord): string[] {
   const declared = run.config?.metricKeys ?? [];
   return declared.length ? declared : Object.keys(run.aggregates ?? {});
@@ -399,7 +410,10 @@ function responseText(r: Response | undefined): string {
   return String(r.logprob);
 }
 
-/** One CSV row, CRLF-terminated. Corpus-metric statistics (arrays) are written as JSON. */
+/**
+ * One CSV row, CRLF-terminated. Corpus-metric statistics (arrays) are written as JSON; text cells
+ * that start like a formula are defused (see spreadsheetSafe).
+ */
 export function sampleToCsvRow(s: SampleRecord, run: RunRecord): string {
   const target = typeof s.target === "string" ? s.target : JSON.stringify(s.target ?? null);
   const metrics = csvMetricKeys(run).map((k) => {
@@ -407,7 +421,8 @@ export function sampleToCsvRow(s: SampleRecord, run: RunRecord): string {
     if (v === undefined) return "";
     return typeof v === "number" ? String(v) : JSON.stringify(v);
   });
-  return csvLine([String(s.docId), s.prompt ?? "", target, responseText(s.responses?.[0]), ...metrics]);
+  const text = [s.prompt ?? "", target, responseText(s.responses?.[0])].map(spreadsheetSafe);
+  return csvLine([String(s.docId), ...text, ...metrics]);
 }
 
 // ---------------------------------------------------------------------------------------------

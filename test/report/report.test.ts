@@ -12,6 +12,7 @@ import {
   samplesToLmEvalJsonl,
   sampleToCsvRow,
   sampleToLmEvalJsonl,
+  spreadsheetSafe,
   writeSamples,
 } from "../../src/report/export.js";
 import { htmlReport } from "../../src/report/html.js";
@@ -276,6 +277,28 @@ describe("samples CSV", () => {
       ["7", 'Say "hi", then\nnewline', "a,b", 'He said ""quoted""\r\nbye', "1", "0.5"],
       ["7", "Question: Q?\nAnswer:", "0", "-1.5", "1", "0"],
     ]);
+  });
+});
+
+describe("CSV injection", () => {
+  it("defuses text cells that start like a formula, and leaves numbers alone", () => {
+    const run = makeRun();
+    const evil: SampleRecord = {
+      ...mcSample,
+      requests: [
+        { kind: "generate_until", prompt: "x", params: { until: [], max_gen_toks: 8, temperature: 0 } },
+      ],
+      prompt: '=HYPERLINK("http://x")',
+      target: "@SUM(A1)",
+      responses: [{ kind: "generate_until", text: "-2+3" }],
+    };
+    const [, row] = parse(samplesCsvHeader(run) + sampleToCsvRow(evil, run), { relax_quotes: false });
+    expect(row.slice(1, 4)).toEqual(['\'=HYPERLINK("http://x")', "'@SUM(A1)", "'-2+3"]);
+    expect(spreadsheetSafe("-1.5")).toBe("-1.5");
+    expect(spreadsheetSafe("+3e-4")).toBe("+3e-4");
+    expect(spreadsheetSafe("-Infinity")).toBe("-Infinity");
+    expect(spreadsheetSafe("\tx")).toBe("'\tx");
+    expect(spreadsheetSafe("a=b")).toBe("a=b");
   });
 });
 

@@ -132,13 +132,15 @@ export class PoolHttpTransport implements HttpTransport {
   post(path: string, body: string, signal: AbortSignal): Promise<HttpReply> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const onAbort = () => handler.abort(signal.reason);
-      const handler = dispatchPost(this.pool, this.opts.headers, path, body, (err, reply) => {
+      let handler: CollectHandler | undefined;
+      const onAbort = () => handler?.abort(signal.reason);
+      // Listening first: a dispatch that fails synchronously must still remove the listener.
+      signal.addEventListener("abort", onAbort, { once: true });
+      handler = dispatchPost(this.pool, this.opts.headers, path, body, (err, reply) => {
         signal.removeEventListener("abort", onAbort);
         if (err) reject(err);
         else resolve(reply as HttpReply);
       });
-      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
   async ready(): Promise<void> {}

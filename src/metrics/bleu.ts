@@ -112,8 +112,12 @@ function encode(sent: string, o: ResolvedBleuOptions, vocab: SegmentInterner, se
     // The 13a tokens as spans of the line: no token strings, no joined-and-split line.
     const line = spans13a(sent, spans);
     n = spans.count;
-    for (let k = 0; k < n; k++)
-      seq.push(vocab.idHashed(line, spans.starts[k], spans.ends[k], spans.hashes[k]));
+    seq.reserve(n + 1);
+    const data = seq.data;
+    const { starts, ends, hashes } = spans;
+    let len = seq.len;
+    for (let k = 0; k < n; k++) data[len++] = vocab.idHashed(line, starts[k], ends[k], hashes[k]);
+    seq.len = len;
   } else {
     const toks = pySplit(o.tokenizer(sent));
     n = toks.length;

@@ -252,12 +252,18 @@ export class SymbolSeq {
   }
 
   push(id: number): void {
-    if (this.len === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (this.len === this.data.length) this.reserve(1);
     this.data[this.len++] = id;
+  }
+
+  /** Makes room for `extra` more ids, so a caller can write `data[len++]` directly. */
+  reserve(extra: number): void {
+    if (this.len + extra <= this.data.length) return;
+    let size = this.data.length;
+    while (size < this.len + extra) size *= 2;
+    const grown = new Int32Array(size);
+    grown.set(this.data.subarray(0, this.len));
+    this.data = grown;
   }
 
   /** Ends the current side. */

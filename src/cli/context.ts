@@ -12,6 +12,19 @@ export function withStoreOption(cmd: Command): Command {
   return cmd.option("--store <file>", "SQLite store file (default .assay/assay.db, or $ASSAY_STORE)");
 }
 
+/** The scheduler's options: --concurrency, --timeout and --max-retries. */
+export function withSchedulerOptions(cmd: Command): Command {
+  return cmd
+    .option("--concurrency <n>", "requests on the wire per model", intOption("--concurrency", 1), 16)
+    .option("--timeout <seconds>", "per-request timeout", intOption("--timeout", 1), 120)
+    .option(
+      "--max-retries <n>",
+      "retries per request on 429, 5xx, timeouts and connection errors",
+      intOption("--max-retries", 0),
+      6,
+    );
+}
+
 export function storeFrom(opts: { store?: string }): Store {
   return openStore(opts.store);
 }

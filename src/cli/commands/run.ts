@@ -20,6 +20,7 @@ import {
   printJson,
   storeFrom,
   useDataDir,
+  withSchedulerOptions,
   withStoreOption,
 } from "../context.js";
 import { EXIT_ERROR } from "../exit.js";
@@ -73,8 +74,7 @@ async function writeOutputs(
 
 export function register(program: Command): void {
   withStoreOption(
-    program
-      .command("run")
+    withSchedulerOptions(program.command("run"))
       .description("evaluate tasks against models (resumes an identical earlier run)")
       .argument("[tasks...]", "task YAML files, directories of them, or built-in task names")
       .option(
@@ -85,14 +85,6 @@ export function register(program: Command): void {
       )
       .option("--limit <n>", "evaluate only the first N docs of each task", intOption("--limit", 1))
       .option("--num-fewshot <n>", "override num_fewshot", intOption("--num-fewshot", 0))
-      .option("--concurrency <n>", "requests in flight per model", intOption("--concurrency", 1), 16)
-      .option("--timeout <seconds>", "per-request timeout", intOption("--timeout", 1), 120)
-      .option(
-        "--max-retries <n>",
-        "retries per request on 429, 5xx, timeouts and connection errors",
-        intOption("--max-retries", 0),
-        6,
-      )
       .option("--seed <n>", "seed for sampling and bootstrap", intOption("--seed", 0), 1234)
       .option(
         "--data-dir <dir>",

@@ -13,7 +13,7 @@ import { type ModelProvider, ProviderError } from "../../../models/types.js";
 import { alignColumns, fmtNum } from "../../../report/format.js";
 import type { Store } from "../../../store/types.js";
 import { UserError } from "../../../util/errors.js";
-import { cacheDirFor, intOption, storeFrom, withStoreOption } from "../../context.js";
+import { cacheDirFor, intOption, storeFrom, withSchedulerOptions, withStoreOption } from "../../context.js";
 import { EXIT_ERROR } from "../../exit.js";
 
 export interface CommonOptions {
@@ -33,7 +33,7 @@ export const collect = (v: string, acc: string[]) => [...acc, v];
 
 export function common(cmd: Command): Command {
   return withStoreOption(
-    cmd
+    withSchedulerOptions(cmd)
       .option("-j, --judge <spec>", "judge model spec (repeat for a panel where supported)", collect, [])
       .option(
         "--parse-retries <n>",
@@ -42,14 +42,6 @@ export function common(cmd: Command): Command {
         2,
       )
       .option("--judge-max-tokens <n>", "max tokens of a judgment", intOption("--judge-max-tokens", 1), 2048)
-      .option("--concurrency <n>", "requests in flight per model", intOption("--concurrency", 1), 16)
-      .option("--timeout <seconds>", "per-request timeout", intOption("--timeout", 1), 120)
-      .option(
-        "--max-retries <n>",
-        "retries per request on 429, 5xx, timeouts",
-        intOption("--max-retries", 0),
-        6,
-      )
       .option("--seed <n>", "seed for sampled requests", intOption("--seed", 0), 1234)
       .option("--output-dir <dir>", "write judgments.jsonl and summary.json here")
       .option("--json", "print the summary as JSON"),

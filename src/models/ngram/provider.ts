@@ -9,7 +9,8 @@ import {
   type RequestKind,
   type TokenScore,
 } from "../types.js";
-import { combineSeeds, type NgramModel } from "./model.js";
+import type { NgramModel } from "./model.js";
+import { combineSeeds } from "./sampling.js";
 
 const ROLE_LABELS: Record<ChatMessage["role"], string> = {
   system: "System",

@@ -73,18 +73,20 @@ async function writeOutputs(
 }
 
 export function register(program: Command): void {
+  const run = program
+    .command("run")
+    .description("evaluate tasks against models (resumes an identical earlier run)")
+    .argument("[tasks...]", "task YAML files, directories of them, or built-in task names")
+    .option(
+      "-m, --model <spec>",
+      "model spec, repeatable: ngram:<files>, openai:<model>[@url], anthropic:<model>, llamacpp:<gguf>, replay:<jsonl>",
+      (v, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option("--limit <n>", "evaluate only the first N docs of each task", intOption("--limit", 1))
+    .option("--num-fewshot <n>", "override num_fewshot", intOption("--num-fewshot", 0));
   withStoreOption(
-    withSchedulerOptions(program.command("run"))
-      .description("evaluate tasks against models (resumes an identical earlier run)")
-      .argument("[tasks...]", "task YAML files, directories of them, or built-in task names")
-      .option(
-        "-m, --model <spec>",
-        "model spec, repeatable: ngram:<files>, openai:<model>[@url], anthropic:<model>, llamacpp:<gguf>, replay:<jsonl>",
-        (v, acc: string[]) => [...acc, v],
-        [],
-      )
-      .option("--limit <n>", "evaluate only the first N docs of each task", intOption("--limit", 1))
-      .option("--num-fewshot <n>", "override num_fewshot", intOption("--num-fewshot", 0))
+    withSchedulerOptions(run)
       .option("--seed <n>", "seed for sampling and bootstrap", intOption("--seed", 0), 1234)
       .option(
         "--data-dir <dir>",

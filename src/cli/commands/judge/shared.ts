@@ -32,16 +32,17 @@ export interface CommonOptions {
 export const collect = (v: string, acc: string[]) => [...acc, v];
 
 export function common(cmd: Command): Command {
+  const judged = cmd
+    .option("-j, --judge <spec>", "judge model spec (repeat for a panel where supported)", collect, [])
+    .option(
+      "--parse-retries <n>",
+      "new samples after an unparseable judgment",
+      intOption("--parse-retries", 0),
+      2,
+    )
+    .option("--judge-max-tokens <n>", "max tokens of a judgment", intOption("--judge-max-tokens", 1), 2048);
   return withStoreOption(
-    withSchedulerOptions(cmd)
-      .option("-j, --judge <spec>", "judge model spec (repeat for a panel where supported)", collect, [])
-      .option(
-        "--parse-retries <n>",
-        "new samples after an unparseable judgment",
-        intOption("--parse-retries", 0),
-        2,
-      )
-      .option("--judge-max-tokens <n>", "max tokens of a judgment", intOption("--judge-max-tokens", 1), 2048)
+    withSchedulerOptions(judged)
       .option("--seed <n>", "seed for sampled requests", intOption("--seed", 0), 1234)
       .option("--output-dir <dir>", "write judgments.jsonl and summary.json here")
       .option("--json", "print the summary as JSON"),

@@ -67,6 +67,8 @@ function measure(fn) {
   return { wall, thread, proc: (c.user + c.system) / 1e6, value };
 }
 
+const round4 = (x) => (x === undefined ? null : Number(x.toFixed(4)));
+
 /** Cold (first) run, then the best of `repeats` runs (by wall time). */
 function time(fn) {
   const cold = measure(fn);
@@ -160,7 +162,6 @@ if (extras) {
 }
 
 const out = { bench: "metrics", pairs: n, timing: `wall clock, best of ${repeats} after warm-up` };
-const round4 = (x) => (x === undefined ? null : Number(x.toFixed(4)));
 for (const [k, t] of Object.entries(main)) {
   out[`${k}_s`] = round4(t.best);
   out[`${k}_cold_s`] = round4(t.cold);

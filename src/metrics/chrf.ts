@@ -6,7 +6,7 @@
  * They add up across segments; corpus chrF is computed from the sums.
  */
 import { checkCorpus, checkHyp, checkOptionNames, checkRefs, optBool, optInt, optNum } from "./args.js";
-import { addClippedMatches, callInterner, Interner, SymbolSeq } from "./ngram_match.js";
+import { addClippedMatches, SegmentInterner, SymbolSeq } from "./ngram_match.js";
 import { isPyWhitespace, pyLower, pySplit } from "./pystr.js";
 
 export interface ChrfOptions {
@@ -123,7 +123,7 @@ function pushChars(line: string, whitespace: boolean, seq: SymbolSeq): number {
 }
 
 /** Appends the ids of `words` and a separator to `seq`; returns the number of words. */
-function pushWords(words: readonly string[], vocab: Interner, seq: SymbolSeq): number {
+function pushWords(words: readonly string[], vocab: SegmentInterner, seq: SymbolSeq): number {
   for (const w of words) seq.push(vocab.id(w, 0, w.length));
   seq.endSide();
   return words.length;
@@ -132,6 +132,7 @@ function pushWords(words: readonly string[], vocab: Interner, seq: SymbolSeq): n
 // Hypothesis then reference symbols (code points; words for chrF++), each followed by -1.
 const charSeq = new SymbolSeq();
 const wordSeq = new SymbolSeq();
+const segmentWords = new SegmentInterner();
 
 /**
  * `[hyp, ref, match]` for each character then word order (sacreBLEU `_get_match_statistics`):
@@ -140,7 +141,7 @@ const wordSeq = new SymbolSeq();
  */
 function pairStats(
   o: ResolvedChrfOptions,
-  words: Interner,
+  words: SegmentInterner,
   hypChars: number,
   refChars: number,
   hypWords: number,
@@ -200,10 +201,16 @@ function fScore(stats: readonly number[], o: ResolvedChrfOptions): number {
 }
 
 /** Statistics of a hypothesis against its references (the best reference by sentence chrF wins). */
-function statsOf(hyp: string, refs: readonly string[], o: ResolvedChrfOptions, words: Interner): number[] {
+function statsOf(
+  hyp: string,
+  refs: readonly string[],
+  o: ResolvedChrfOptions,
+  words: SegmentInterner,
+): number[] {
   if (o.lowercase) hyp = pyLower(hyp);
   charSeq.clear();
   wordSeq.clear();
+  words.reset(); // word n-grams only match within a segment
   const hypChars = o.charOrder > 0 ? pushChars(hyp, o.whitespace, charSeq) : 0;
   const hypWords = o.wordOrder > 0 ? pushWords(removePunctuation(hyp), words, wordSeq) : 0;
   const charEnd = charSeq.len;
@@ -233,7 +240,7 @@ export function chrfSegmentStats(hyp: string, refs: readonly string[], opts: Chr
   const o = resolve(opts);
   checkHyp("chrF", hyp, "the hypothesis");
   checkRefs("chrF", refs, "the references");
-  return statsOf(hyp, refs, o, callInterner());
+  return statsOf(hyp, refs, o, segmentWords);
 }
 
 /** chrF from (summed) statistics. */
@@ -266,12 +273,11 @@ export function corpusChrfStats(
 ): number[][] {
   checkCorpus("chrF", hyps, refs);
   const o = resolve(opts);
-  const words = new Interner();
   const out: number[][] = [];
   for (let i = 0; i < hyps.length; i++) {
     checkHyp("chrF", hyps[i], i);
     checkRefs("chrF", refs[i], i);
-    out.push(statsOf(hyps[i], refs[i], o, words));
+    out.push(statsOf(hyps[i], refs[i], o, segmentWords));
   }
   return out;
 }

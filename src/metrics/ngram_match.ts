@@ -241,6 +241,13 @@ export function addClippedMatches(
   }
 }
 
+/** A copy of `a` with room for `size` values, keeping its first `keep`. */
+export function grownInt32(a: Int32Array, size: number, keep: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a.subarray(0, keep));
+  return b;
+}
+
 /** A growable Int32Array to assemble a hypothesis/references sequence for `addClippedMatches`. */
 export class SymbolSeq {
   // Roomy from the start: growing inside a hot loop costs a deoptimization on first use.
@@ -261,91 +268,12 @@ export class SymbolSeq {
     if (this.len + extra <= this.data.length) return;
     let size = this.data.length;
     while (size < this.len + extra) size *= 2;
-    const grown = new Int32Array(size);
-    grown.set(this.data.subarray(0, this.len));
-    this.data = grown;
+    this.data = grownInt32(this.data, size, this.len);
   }
 
   /** Ends the current side. */
   endSide(): void {
     this.push(-1);
-  }
-}
-
-/**
- * Interns substrings as dense ids (0, 1, 2, ...) without slicing them first: the hash is computed
- * over the characters in place and a candidate is compared character by character, so only the
- * first occurrence of a token allocates a string.
- */
-export class Interner {
-  private keys: string[] = [];
-  private hashes = new Int32Array(1024);
-  private table = new Int32Array(2048); // id + 1, open addressing
-  private mask = 2047;
-  private readonly ascii = new Int32Array(128); // one-character ASCII tokens: id + 1
-
-  get size(): number {
-    return this.keys.length;
-  }
-
-  /** The id of `s.slice(start, end)`. */
-  id(s: string, start: number, end: number): number {
-    return this.idHashed(s, start, end, end - start === 1 ? 0 : hashOf(s, start, end));
-  }
-
-  /** The id of `s.slice(start, end)` whose `hashOf` is `h` (any value for one character). */
-  idHashed(s: string, start: number, end: number, h: number): number {
-    const len = end - start;
-    if (len === 1) {
-      const c = s.charCodeAt(start);
-      if (c < 128) {
-        const e = this.ascii[c];
-        if (e !== 0) return e - 1;
-        const id = this.insert(s, start, end, hashOf(s, start, end));
-        this.ascii[c] = id + 1;
-        return id;
-      }
-      h = hashOf(s, start, end);
-    }
-    const table = this.table;
-    const mask = this.mask;
-    for (let i = (h ^ (h >>> 16)) & mask; ; i = (i + 1) & mask) {
-      const e = table[i];
-      if (e === 0) return this.insert(s, start, end, h);
-      const id = e - 1;
-      if (this.hashes[id] !== h) continue;
-      const k = this.keys[id];
-      if (k.length !== len) continue;
-      let j = 0;
-      while (j < len && k.charCodeAt(j) === s.charCodeAt(start + j)) j++;
-      if (j === len) return id;
-    }
-  }
-
-  private insert(s: string, start: number, end: number, h: number): number {
-    const id = this.keys.length;
-    this.keys.push(s.slice(start, end));
-    if (id === this.hashes.length) {
-      const grown = new Int32Array(id * 2);
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[id] = h;
-    if (2 * (id + 1) > this.mask) this.rehash();
-    else this.place(h, id);
-    return id;
-  }
-
-  private place(h: number, id: number): void {
-    let i = (h ^ (h >>> 16)) & this.mask;
-    while (this.table[i] !== 0) i = (i + 1) & this.mask;
-    this.table[i] = id + 1;
-  }
-
-  private rehash(): void {
-    this.table = new Int32Array(this.table.length * 2);
-    this.mask = this.table.length - 1;
-    for (let id = 0; id < this.keys.length; id++) this.place(this.hashes[id], id);
   }
 }
 
@@ -425,14 +353,9 @@ export class SegmentInterner {
   private add(s: string, start: number, len: number, h: number): number {
     const id = this.count++;
     if (id === this.starts.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts);
-      this.lens = grow(this.lens);
-      this.hashes = grow(this.hashes);
+      this.starts = grownInt32(this.starts, id * 2, id);
+      this.lens = grownInt32(this.lens, id * 2, id);
+      this.hashes = grownInt32(this.hashes, id * 2, id);
     }
     this.strs[id] = s;
     this.starts[id] = start;
@@ -456,18 +379,6 @@ export class SegmentInterner {
       this.table[i] = id;
     }
   }
-}
-
-let shared = new Interner();
-
-/**
- * An interner for a single-segment call (a sample scored inside a run). Ids only have to be
- * consistent within a call, so such calls share one (no tables to allocate and zero per sample)
- * until it holds many tokens, when a fresh one starts. Corpus calls use their own.
- */
-export function callInterner(): Interner {
-  if (shared.size > 1 << 17) shared = new Interner();
-  return shared;
 }
 
 export const FNV_BASIS = 0x811c9dc5 | 0;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { bleuSegmentStats, corpusBleu, corpusBleuStats, sumStats } from "../../src/metrics/bleu.js";
 import { chrfSegmentStats, corpusChrf } from "../../src/metrics/chrf.js";
-import { addClippedMatches, hashOf, Interner, SegmentInterner } from "../../src/metrics/ngram_match.js";
+import { addClippedMatches, hashOf, SegmentInterner } from "../../src/metrics/ngram_match.js";
 import { pyRStrip, pySplit } from "../../src/metrics/pystr.js";
 import { Spans, spans13a, tokenize13a, tokenize13aRegexp, tokens13a } from "../../src/metrics/tokenizers.js";
 
@@ -147,7 +147,7 @@ describe("integer n-gram matching", () => {
   });
 
   it("interns substrings to stable dense ids", () => {
-    const v = new Interner();
+    const v = new SegmentInterner();
     const words = Array.from({ length: 5000 }, (_, i) => `w${i % 1234}${"x".repeat(i % 3)}`);
     const ids = words.map((w) => v.id(`<${w}>`, 1, w.length + 1));
     const first = new Map<string, number>();

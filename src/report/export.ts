@@ -154,14 +154,17 @@ export function lmEvalTaskKeys(runs: RunRecord[]): string[] {
 
 const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 
+/** Writes `metric,filter` and `metric_stderr,filter` as lm-eval does ("N/A" where no stderr could be computed). */
+function putMetric(entry: Record<string, unknown>, key: string, value: number, stderr: number): void {
+  const { metric, filter } = splitKey(key);
+  entry[`${metric},${filter}`] = value;
+  entry[`${metric}_stderr,${filter}`] = Number.isFinite(stderr) ? stderr : "N/A";
+}
+
 /** lm-eval's entry of a group: alias, then `metric,filter` and `metric_stderr,filter` per metric. */
 function groupEntry(g: GroupResult): Record<string, unknown> {
   const entry: Record<string, unknown> = { alias: g.alias ?? g.group };
-  for (const [key, m] of Object.entries(g.metrics)) {
-    const { metric, filter } = splitKey(key);
-    entry[`${metric},${filter}`] = m.value;
-    entry[`${metric}_stderr,${filter}`] = Number.isFinite(m.stderr) ? m.stderr : "N/A";
-  }
+  for (const [key, m] of Object.entries(g.metrics)) putMetric(entry, key, m.value, m.stderr);
   return entry;
 }
 
@@ -189,10 +192,8 @@ export function lmEvalResults(runs: RunRecord[], groups: GroupResult[] = []): Lm
     const metrics: Record<string, unknown> = {};
     for (const aggKey of aggregateKeys(run)) {
       const a = run.aggregates[aggKey];
-      const { metric, filter } = splitKey(aggKey);
-      entry[`${metric},${filter}`] = a.value;
-      // lm-eval writes "N/A" where no stderr could be computed.
-      entry[`${metric}_stderr,${filter}`] = Number.isFinite(a.stderr) ? a.stderr : "N/A";
+      const { metric } = splitKey(aggKey);
+      putMetric(entry, aggKey, a.value, a.stderr);
       hib[metric] = a.higherIsBetter;
       metrics[aggKey] = {
         value: a.value,

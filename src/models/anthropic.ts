@@ -4,9 +4,9 @@
  */
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
-import { createHttpTransport, type HttpTransport } from "./http_transport.js";
+import { createHttpTransport, type HttpProviderOptions, type HttpTransport } from "./http_transport.js";
 import { apiErrorMessage, cutAtStop, parseRetryAfter } from "./openai.js";
-import { mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
+import { mergePrices, type PriceTable, priceFor } from "./pricing.js";
 import {
   type ChatMessage,
   type ModelProvider,
@@ -17,25 +17,13 @@ import {
   type Usage,
 } from "./types.js";
 
-export interface AnthropicOptions {
-  /** Model name sent to the API (overrides the spec's). */
-  model?: string;
-  /** Default: spec `@url`, then `ANTHROPIC_BASE_URL`, then https://api.anthropic.com. */
-  baseUrl?: string;
-  /** Default: `ANTHROPIC_API_KEY`. */
-  apiKey?: string;
+/**
+ * Defaults: base URL from the spec's `@url`, then `ANTHROPIC_BASE_URL`, then https://api.anthropic.com;
+ * key from `ANTHROPIC_API_KEY`; 64 connections. Extra headers are for e.g. `anthropic-beta`.
+ */
+export interface AnthropicOptions extends HttpProviderOptions {
   /** `anthropic-version` header (default 2023-06-01). */
   version?: string;
-  /** Maximum open connections (default 64). */
-  connections?: number;
-  /** Price overrides, USD per 1M tokens, merged over the defaults; `null` drops a model. */
-  prices?: Record<string, Price | null>;
-  /** Extra headers sent with every request (e.g. `anthropic-beta`). */
-  headers?: Record<string, string>;
-  /** Where the HTTP pool runs: `thread` (default, its own worker thread) or `inline`. */
-  transport?: "thread" | "inline";
-  /** Environment to read defaults from (tests); default process.env. */
-  env?: Record<string, string | undefined>;
 }
 
 const DEFAULT_BASE_URL = "https://api.anthropic.com";
@@ -142,11 +130,6 @@ export class AnthropicProvider implements ModelProvider {
     const key = options.apiKey ?? env.ANTHROPIC_API_KEY;
     if (key) headers["x-api-key"] = key;
     const connections = options.connections ?? 64;
-    if (!Number.isInteger(connections) || connections < 1)
-      throw new UserError(`invalid connections '${connections}'`, {
-        field: "connections",
-        expected: "a positive integer",
-      });
     this.http = createHttpTransport({ origin: url.origin, headers, connections, mode: options.transport });
   }
 

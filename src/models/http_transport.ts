@@ -6,7 +6,29 @@
  */
 import { isMainThread, parentPort, type Worker, workerData } from "node:worker_threads";
 import { Pool } from "undici";
+import { UserError } from "../util/errors.js";
 import { startModuleWorker } from "../util/worker.js";
+import type { Price } from "./pricing.js";
+
+/** The options every HTTP provider (openai, anthropic) takes; each documents its own defaults. */
+export interface HttpProviderOptions {
+  /** Model name sent to the server (overrides the spec's). */
+  model?: string;
+  /** Default: the spec's `@url`, then the provider's environment variable, then its public API. */
+  baseUrl?: string;
+  /** Default: the provider's API-key environment variable. Local servers usually need none. */
+  apiKey?: string;
+  /** Maximum open connections to the server. */
+  connections?: number;
+  /** Price overrides, USD per 1M tokens, merged over the defaults; `null` drops a model. */
+  prices?: Record<string, Price | null>;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Where the HTTP pool runs: `thread` (default, its own worker thread) or `inline`. */
+  transport?: "thread" | "inline";
+  /** Environment to read defaults from (tests); default process.env. */
+  env?: Record<string, string | undefined>;
+}
 
 export interface HttpReply {
   status: number;
@@ -38,6 +60,11 @@ export interface HttpTransportOptions {
 }
 
 export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
+  if (!Number.isInteger(opts.connections) || opts.connections < 1)
+    throw new UserError(`invalid connections '${opts.connections}'`, {
+      field: "connections",
+      expected: "a positive integer",
+    });
   return (opts.mode ?? "thread") === "thread" ? new ThreadHttpTransport(opts) : new PoolHttpTransport(opts);
 }
 

@@ -5,8 +5,8 @@
  */
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
-import { createHttpTransport, type HttpTransport } from "./http_transport.js";
-import { DEFAULT_PRICES, mergePrices, type Price, type PriceTable, priceFor } from "./pricing.js";
+import { createHttpTransport, type HttpProviderOptions, type HttpTransport } from "./http_transport.js";
+import { DEFAULT_PRICES, mergePrices, type PriceTable, priceFor } from "./pricing.js";
 import {
   type ChatMessage,
   type ModelProvider,
@@ -19,27 +19,12 @@ import {
 
 export type OpenAIMode = "chat" | "completions";
 
-export interface OpenAIOptions {
-  /** Model name sent to the server (overrides the spec's). */
-  model?: string;
-  /** e.g. `http://127.0.0.1:8000/v1`. Default: spec `@url`, then `OPENAI_BASE_URL`, then api.openai.com. */
-  baseUrl?: string;
-  /** Default: `OPENAI_API_KEY`. Local servers usually need none. */
-  apiKey?: string;
+/** Defaults: base URL from `OPENAI_BASE_URL` then api.openai.com, key from `OPENAI_API_KEY`, 256 connections. */
+export interface OpenAIOptions extends HttpProviderOptions {
   /** Force chat or text completions for generation. Default: chat for chat prompts, else completions. */
   mode?: OpenAIMode;
-  /** Maximum open connections to the server (default 256). */
-  connections?: number;
-  /** Price overrides, USD per 1M tokens, merged over the defaults; `null` drops a model. */
-  prices?: Record<string, Price | null>;
-  /** Extra headers sent with every request. */
-  headers?: Record<string, string>;
-  /** Where the HTTP pool runs: `thread` (default, its own worker thread) or `inline`. */
-  transport?: "thread" | "inline";
   /** `max_tokens` for echo scoring; some servers refuse 0. Detected on first refusal when omitted. */
   echoMaxTokens?: 0 | 1;
-  /** Environment to read defaults from (tests); default process.env. */
-  env?: Record<string, string | undefined>;
 }
 
 /** Usage with a flag for counts we estimated because the server sent none. */
@@ -256,12 +241,6 @@ export class OpenAIProvider implements ModelProvider {
     const apiKey = options.apiKey ?? env.OPENAI_API_KEY;
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     const connections = options.connections ?? 256;
-    if (!Number.isInteger(connections) || connections < 1) {
-      throw new UserError(`invalid connections '${connections}'`, {
-        field: "connections",
-        expected: "a positive integer",
-      });
-    }
     this.http = createHttpTransport({ origin, headers, connections, mode: options.transport });
   }
 

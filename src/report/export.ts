@@ -9,7 +9,7 @@ import { LatencyHistogram } from "../engine/latency.js";
 import type { Request, Response } from "../models/types.js";
 import type { RunRecord, SampleRecord, Store } from "../store/types.js";
 import type { GroupResult } from "../tasks/groups.js";
-import { aggregateKeys, splitKey } from "./format.js";
+import { aggregateKeys, fmtCost, fmtDuration, fmtInt, fmtMs, splitKey } from "./format.js";
 
 export interface OperationalMetrics {
   /** null when the run made no timed request (e.g. fully cached). */
@@ -43,6 +43,39 @@ export function operationalMetrics(run: RunRecord): OperationalMetrics {
     requests: st?.requests ?? 0,
     elapsed_s: (st?.elapsedMs ?? 0) / 1000,
   };
+}
+
+/** Headers of the operational-metrics table of reports, in `operationalCells` order. */
+export const OPERATIONAL_COLUMNS = [
+  "Requests",
+  "Cached",
+  "Errors",
+  "Retries",
+  "p50",
+  "p95",
+  "p99",
+  "Tokens in",
+  "Tokens out",
+  "Cost",
+  "Time",
+];
+
+/** A run's operational metrics formatted for a report table (all numeric, right-aligned). */
+export function operationalCells(run: RunRecord): string[] {
+  const op = operationalMetrics(run);
+  return [
+    fmtInt(op.requests),
+    fmtInt(op.cache_hits),
+    fmtInt(op.errors),
+    fmtInt(op.retries),
+    fmtMs(op.latency_p50_ms),
+    fmtMs(op.latency_p95_ms),
+    fmtMs(op.latency_p99_ms),
+    fmtInt(op.input_tokens),
+    fmtInt(op.output_tokens),
+    fmtCost(op.cost_usd),
+    fmtDuration(op.elapsed_s),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

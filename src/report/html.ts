@@ -4,20 +4,8 @@
  */
 import type { AggregateValue, RunRecord } from "../store/types.js";
 import type { ComparisonRow, Verdict } from "./comparison_types.js";
-import { operationalMetrics } from "./export.js";
-import {
-  aggregateEntries,
-  fmtCI,
-  fmtCost,
-  fmtDuration,
-  fmtInt,
-  fmtMs,
-  fmtNum,
-  fmtP,
-  fmtSigned,
-  groupByTask,
-  splitKey,
-} from "./format.js";
+import { OPERATIONAL_COLUMNS, operationalCells } from "./export.js";
+import { aggregateEntries, fmtCI, fmtInt, fmtNum, fmtP, fmtSigned, groupByTask, splitKey } from "./format.js";
 
 /** Escapes text for HTML content and quoted attribute values (also valid inside inline SVG). */
 export function escapeHtml(s: unknown): string {
@@ -317,23 +305,7 @@ function taskSection(ctx: Ctx, task: string, runs: RunRecord[]): string {
 }
 
 function operationalSection(runs: RunRecord[]): string {
-  const cols = [
-    "Task",
-    "Model",
-    "Run",
-    "Status",
-    "Requests",
-    "Cached",
-    "Errors",
-    "Retries",
-    "p50",
-    "p95",
-    "p99",
-    "Tokens in",
-    "Tokens out",
-    "Cost",
-    "Time",
-  ];
+  const cols = ["Task", "Model", "Run", "Status", ...OPERATIONAL_COLUMNS];
   const numeric = cols.map((_, i) => i >= 4);
   const out: string[] = [
     `<section id="operational"><h2>Operational metrics</h2>`,
@@ -342,7 +314,6 @@ function operationalSection(runs: RunRecord[]): string {
     "<tbody>",
   ];
   for (const run of runs) {
-    const op = operationalMetrics(run);
     out.push(
       `<tr>${[
         td(escapeHtml(run.task)),
@@ -351,17 +322,7 @@ function operationalSection(runs: RunRecord[]): string {
         td(
           escapeHtml(run.status) + (run.error ? ` <span class="muted">${escapeHtml(run.error)}</span>` : ""),
         ),
-        td(fmtInt(op.requests), true),
-        td(fmtInt(op.cache_hits), true),
-        td(fmtInt(op.errors), true),
-        td(fmtInt(op.retries), true),
-        td(fmtMs(op.latency_p50_ms), true),
-        td(fmtMs(op.latency_p95_ms), true),
-        td(fmtMs(op.latency_p99_ms), true),
-        td(fmtInt(op.input_tokens), true),
-        td(fmtInt(op.output_tokens), true),
-        td(fmtCost(op.cost_usd), true),
-        td(fmtDuration(op.elapsed_s), true),
+        ...operationalCells(run).map((c) => td(c, true)),
       ].join("")}</tr>`,
     );
   }

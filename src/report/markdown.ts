@@ -1,19 +1,8 @@
 /** A GitHub-flavoured Markdown report, sized for a pull-request comment. */
 import type { RunRecord } from "../store/types.js";
 import type { ComparisonRow, Verdict } from "./comparison_types.js";
-import { operationalMetrics } from "./export.js";
-import {
-  aggregateEntries,
-  fmtCI,
-  fmtCost,
-  fmtDuration,
-  fmtInt,
-  fmtMs,
-  fmtNum,
-  fmtP,
-  fmtSigned,
-  groupByTask,
-} from "./format.js";
+import { OPERATIONAL_COLUMNS, operationalCells } from "./export.js";
+import { aggregateEntries, fmtCI, fmtInt, fmtNum, fmtP, fmtSigned, groupByTask } from "./format.js";
 
 /**
  * Escapes user text for inline Markdown: backslash-escapes punctuation that could start markup,
@@ -95,38 +84,9 @@ function taskSection(task: string, runs: RunRecord[]): string[] {
   out.push("", "<details><summary>Operational metrics</summary>", "");
   out.push(
     ...table(
-      [
-        "Model",
-        "Requests",
-        "Cached",
-        "Errors",
-        "Retries",
-        "p50",
-        "p95",
-        "p99",
-        "Tokens in",
-        "Tokens out",
-        "Cost",
-        "Time",
-      ],
-      [false, true, true, true, true, true, true, true, true, true, true, true],
-      runs.map((run) => {
-        const op = operationalMetrics(run);
-        return [
-          modelCell(run),
-          fmtInt(op.requests),
-          fmtInt(op.cache_hits),
-          fmtInt(op.errors),
-          fmtInt(op.retries),
-          fmtMs(op.latency_p50_ms),
-          fmtMs(op.latency_p95_ms),
-          fmtMs(op.latency_p99_ms),
-          fmtInt(op.input_tokens),
-          fmtInt(op.output_tokens),
-          fmtCost(op.cost_usd),
-          fmtDuration(op.elapsed_s),
-        ];
-      }),
+      ["Model", ...OPERATIONAL_COLUMNS],
+      ["Model", ...OPERATIONAL_COLUMNS].map((_, i) => i > 0),
+      runs.map((run) => [modelCell(run), ...operationalCells(run)]),
     ),
   );
   out.push("", "</details>");

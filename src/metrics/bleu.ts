@@ -15,7 +15,7 @@ import {
   optInt,
   optNum,
 } from "./args.js";
-import { addClippedMatches, SegmentInterner, SymbolSeq } from "./ngram_match.js";
+import { addClippedMatches, reserveClippedMatches, SegmentInterner, SymbolSeq } from "./ngram_match.js";
 import { pyFormatFixed, pyLower, pyRStrip, pySplit } from "./pystr.js";
 import { type BleuTokenizerName, bleuTokenizer, Spans, spans13a } from "./tokenizers.js";
 
@@ -159,9 +159,10 @@ function segmentStats(
   const maxOrder = o.maxNgramOrder;
   seq.clear();
   vocab.reset(); // n-grams only match within a segment: its own small ids are enough
-  const hypLen = encode(hyp, o, vocab, seq);
   refLens.length = 0;
-  for (const r of refs) refLens.push(encode(r, o, vocab, seq));
+  // One call site for the hypothesis and the references, so the JIT inlines (compiles) encode once.
+  for (let r = -1; r < refs.length; r++) refLens.push(encode(r < 0 ? hyp : refs[r], o, vocab, seq));
+  const hypLen = refLens.shift() as number;
   stats[0] = hypLen;
   stats[1] = closestRefLen(hypLen, refLens);
   for (let n = 1; n <= maxOrder; n++) {
@@ -247,22 +248,92 @@ export function sentenceBleu(hyp: string, refs: readonly string[], opts: BleuOpt
   return bleuFromStats(bleuSegmentStats(hyp, refs, opts), opts);
 }
 
-/** Checks a corpus and calls `each` with every segment's statistics (one reused array). */
-function forEachSegment(
-  hyps: readonly string[],
-  refs: readonly (readonly string[])[],
-  o: ResolvedBleuOptions,
-  each: (stats: number[]) => void,
-): void {
-  checkCorpus("BLEU", hyps, refs);
-  const vocab = segmentVocab;
+// Made-up segments for `primeOnce`: a short pair with the common branches of the 13a tokenizer, the
+// interner and the matcher, and a pair with the rare ones (runs of "." and ",", "3.14", "-" after a digit,
+// entities, non-ASCII letters and spaces, a one-character non-ASCII token).
+// "red" and "tea" share a slot of the interner's initial table, so the probing loop runs too.
+const PRIMING_COMMON: readonly [string, string] = [
+  "a-b 1-2 x.y 3.14 (c) red tea .",
+  "a - b 1-2 x . y c tea red",
+];
+const PRIMING_RARE: readonly [string, string] = [
+  'A..5 b...5 c.5 3.14 1,5 x, y. 2-3 (c) "d" &amp; \u00e9t\u00e9\u00a0f\u3000g \u2014 end.',
+  "A.5 b..5 3.14 x , y 2 - 3 a-b &lt;c&gt; \u00e9t\u00e9 f \u2014 end .",
+];
+let primed = false;
+
+/**
+ * Runs the segment code on the priming pairs once per process. V8 records type feedback for a function
+ * only after it has run a while (about eight times its size in bytecode) and optimizes it after a few
+ * hundred segments; a branch that first runs after that deoptimizes it, and it is compiled again (tens of
+ * milliseconds of a cold run over 20,000 segments, bench/metrics). So the common pair runs until feedback
+ * is being recorded, then the rare pair: the first optimized code already covers the rare branches.
+ */
+function primeOnce(o: ResolvedBleuOptions): void {
+  if (primed || o.tokenize !== "13a") return;
+  primed = true;
   const stats = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
+  for (let i = 0; i < 12; i++) segmentStats(PRIMING_COMMON[0], [PRIMING_COMMON[1]], o, segmentVocab, stats);
+  for (let i = 0; i < 2; i++) segmentStats(PRIMING_RARE[0], [PRIMING_RARE[1]], o, segmentVocab, stats);
+}
+
+// Buffers are sized up front for the longest segment (in UTF-16 units, an upper bound on its tokens), up
+// to this many; longer segments grow them as they come.
+const RESERVE_LIMIT = 1 << 16;
+
+/**
+ * Sizes the tokenizer's, the sequence's, the interner's and the matcher's buffers for segments of up to
+ * `units` UTF-16 units, hypothesis and references together: a buffer growing mid-corpus would deoptimize
+ * the code that uses it (see `primeOnce`).
+ */
+function reserveFor(units: number): void {
+  const n = Math.min(units, RESERVE_LIMIT);
+  spans.reserve(n);
+  seq.clear();
+  seq.reserve(n);
+  segmentVocab.reserve(n);
+  reserveClippedMatches(n);
+}
+
+/**
+ * Checks a corpus (every segment, before any work) and returns the UTF-16 length of its longest segment,
+ * hypothesis and references together, counting a separator after each side.
+ */
+function checkedLongestSegment(hyps: readonly string[], refs: readonly (readonly string[])[]): number {
+  checkCorpus("BLEU", hyps, refs);
+  let longest = 0;
   for (let i = 0; i < hyps.length; i++) {
     checkHyp("BLEU", hyps[i], i);
     checkRefs("BLEU", refs[i], i);
-    segmentStats(hyps[i], refs[i], o, vocab, stats);
-    each(stats);
+    let units = hyps[i].length + 1;
+    for (const r of refs[i]) units += r.length + 1;
+    if (units > longest) longest = units;
   }
+  return longest;
+}
+
+/**
+ * The summed statistics of a corpus (sacreBLEU `sum_of_lists` over its segments), after checking it;
+ * with `perSegment`, each segment's statistics are appended to it as well.
+ */
+function corpusStats(
+  hyps: readonly string[],
+  refs: readonly (readonly string[])[],
+  o: ResolvedBleuOptions,
+  perSegment?: number[][],
+): number[] {
+  const longest = checkedLongestSegment(hyps, refs);
+  primeOnce(o); // before reserveFor: the priming pairs rely on the interner's initial table
+  reserveFor(longest);
+  const width = 2 + 2 * o.maxNgramOrder;
+  const stats = new Array<number>(width).fill(0);
+  const total = new Array<number>(width).fill(0);
+  for (let i = 0; i < hyps.length; i++) {
+    segmentStats(hyps[i], refs[i], o, segmentVocab, stats);
+    for (let k = 0; k < width; k++) total[k] += stats[k];
+    perSegment?.push(stats.slice());
+  }
+  return total;
 }
 
 /** Per-segment statistics of a corpus; `refs[i]` holds the references of `hyps[i]`. */
@@ -272,7 +343,7 @@ export function corpusBleuStats(
   opts: BleuOptions = {},
 ): number[][] {
   const out: number[][] = [];
-  forEachSegment(hyps, refs, resolve(opts), (stats) => out.push(stats.slice()));
+  corpusStats(hyps, refs, resolve(opts), out);
   return out;
 }
 
@@ -285,12 +356,7 @@ export function corpusBleu(
   const o = resolve(opts);
   checkCorpus("BLEU", hyps, refs);
   if (hyps.length === 0) throw new RangeError("BLEU: corpus BLEU needs at least one segment, got none");
-  // The element-wise sum of the segment statistics, as sumStats(corpusBleuStats(...)).
-  const total = new Array<number>(2 + 2 * o.maxNgramOrder).fill(0);
-  forEachSegment(hyps, refs, o, (stats) => {
-    for (let i = 0; i < total.length; i++) total[i] += stats[i];
-  });
-  return bleuFromStats(total, opts);
+  return bleuFromStats(corpusStats(hyps, refs, o), opts);
 }
 
 /** Number of references for a signature: the count if every segment has the same, else "var". */

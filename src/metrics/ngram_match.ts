@@ -60,6 +60,12 @@ function ensurePositions(n: number): void {
   symbols = new Int32Array(size);
 }
 
+/** Makes room for sequences of up to `len` positions (and as many symbols) before a run of calls. */
+export function reserveClippedMatches(len: number): void {
+  ensureSymbols(len);
+  ensurePositions(len);
+}
+
 /**
  * Adds the clipped match count of each order n = 1..maxOrder to `out[outOffset + (n - 1) * outStride]`.
  * `seq[0..len)` holds symbol ids in [0, nSymbols) and -1 after each side (hypothesis first).
@@ -298,6 +304,25 @@ export class SegmentInterner {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Forgets every token and makes room for `n` per segment, so that interning them grows no table. */
+  reserve(n: number): void {
+    this.reset(); // a fresh generation: the tables below can be replaced without placing any id again
+    if (n > this.starts.length) {
+      let size = this.starts.length;
+      while (size < n) size *= 2;
+      this.starts = new Int32Array(size);
+      this.lens = new Int32Array(size);
+      this.hashes = new Int32Array(size);
+    }
+    if (2 * n > this.mask) {
+      let size = this.table.length;
+      while (2 * n > size - 1) size *= 2;
+      this.table = new Int32Array(size);
+      this.tableGen = new Int32Array(size);
+      this.mask = size - 1;
+    }
   }
 
   /** Forgets every token. */

@@ -185,6 +185,22 @@ describe("integer n-gram matching", () => {
       expect(v.size).toBe(first.size);
     }
   });
+  it("reserve makes room for a segment's tokens and interns them as before", () => {
+    const v = new SegmentInterner();
+    v.id("keep", 0, 4);
+    v.reserve(6000); // forgets the current tokens
+    expect(v.size).toBe(0);
+    const words = Array.from({ length: 6000 }, (_, i) => `t${i % 4321}`);
+    const line = words.join(" ");
+    const first = new Map<string, number>();
+    let at = 0;
+    for (const w of words) {
+      if (!first.has(w)) first.set(w, first.size);
+      expect(v.id(line, at, at + w.length)).toBe(first.get(w));
+      at += w.length + 1;
+    }
+    expect(v.size).toBe(4321);
+  });
 });
 
 /** sacreBLEU's segment statistics with string n-grams over the regex tokenizer. */
@@ -249,5 +265,15 @@ describe("BLEU and chrF statistics", () => {
     expect(stats).toHaveLength(200);
     expect(corpusBleu(hyps, refs).counts).toEqual(sumStats(stats).slice(2, 6));
     expect(corpusChrf(hyps, refs).score).toBeGreaterThan(0);
+  });
+
+  it("corpus statistics hold for a segment with more tokens than the buffers reserved up front (65,536)", () => {
+    const rnd = rng(8);
+    const words = ["a", "b", "1", ".", ",", "-", "\u00e9", "x,y", "1.5", "the"];
+    const text = (n: number) =>
+      Array.from({ length: n }, () => words[Math.floor(rnd() * words.length)]).join(" ");
+    const hyps = [text(10), text(70_000), text(5)];
+    const refs = [[text(12)], [text(69_000), text(300)], [text(5)]];
+    expect(corpusBleuStats(hyps, refs)).toEqual(hyps.map((h, i) => naiveBleuStats(h, refs[i])));
   });
 });

@@ -6,9 +6,15 @@
  * float32, so expect agreement to about 1e-6, not bit for bit.
  */
 
-/** Produces contextual token embeddings; special tokens ([CLS], [SEP]) are included as the model emits them. */
-export interface EmbeddingProvider {
-  embedTokens(texts: string[]): Promise<{ tokens: string[]; vectors: Float32Array[] }[]>;
+/**
+ * One text as an embedding model sees it: token ids (special tokens such as [CLS] and [SEP] included,
+ * as the model emits them), which of them are special, and one contextual vector per token. The
+ * providers are in `models/token_embeddings.ts`.
+ */
+export interface EmbeddedText {
+  ids: readonly number[];
+  special: readonly boolean[];
+  vectors: readonly ArrayLike<number>[];
 }
 
 export interface TokenEmbeddings {
@@ -133,9 +139,9 @@ export function bertScore(
   return opts.baseline ? rescaleWithBaseline(best!, opts.baseline) : best!;
 }
 
-export interface IdfTable {
+export interface IdfTable<T = string> {
   /** IDF of a token seen in the documents. */
-  idf: Map<string, number>;
+  idf: Map<T, number>;
   /** IDF of an unseen token: log(M + 1). */
   unseen: number;
 }
@@ -144,11 +150,11 @@ export interface IdfTable {
  * bert-score's `get_idf_dict`: over M documents (bert-score uses the references, one document per
  * reference), idf(t) = log((M + 1) / (df(t) + 1)), where df counts documents containing t.
  */
-export function idfTable(documents: readonly (readonly string[])[]): IdfTable {
-  const df = new Map<string, number>();
+export function idfTable<T>(documents: readonly (readonly T[])[]): IdfTable<T> {
+  const df = new Map<T, number>();
   for (const doc of documents) for (const t of new Set(doc)) df.set(t, (df.get(t) ?? 0) + 1);
   const m = documents.length;
-  const idf = new Map<string, number>();
+  const idf = new Map<T, number>();
   for (const [t, c] of df) idf.set(t, Math.log((m + 1) / (c + 1)));
   return { idf, unseen: Math.log(m + 1) };
 }
@@ -163,4 +169,33 @@ export function idfWeights(
   for (let i = 0; i < tokens.length; i++)
     out[i] = specialTokens.has(tokens[i]) ? 0 : (table.idf.get(tokens[i]) ?? table.unseen);
   return out;
+}
+
+export interface BertScoreCorpusOptions extends BertScoreOptions {
+  /** Weight tokens by their IDF over all the references (bert-score `idf=True`); default false. */
+  idf?: boolean;
+}
+
+/**
+ * bert-score's `score(cands, refs, idf=...)` over embedded texts: `refs[i]` holds the references of
+ * `cands[i]`. Special tokens weigh 0 (with IDF they would anyway: they occur in every document);
+ * other tokens weigh 1, or their IDF over the references flattened, as bert-score computes it.
+ */
+export function bertScoreCorpus(
+  cands: readonly EmbeddedText[],
+  refs: readonly (readonly EmbeddedText[])[],
+  opts: BertScoreCorpusOptions = {},
+): BertScore[] {
+  if (cands.length !== refs.length)
+    throw new RangeError(`BERTScore: ${cands.length} candidates but ${refs.length} reference lists`);
+  const table = opts.idf ? idfTable(refs.flat().map((r) => r.ids)) : undefined;
+  const weighted = (e: EmbeddedText): TokenEmbeddings => {
+    if (e.ids.length !== e.vectors.length || e.special.length !== e.ids.length)
+      throw new RangeError("BERTScore: ids, special flags and vectors differ in length");
+    const weights = new Float64Array(e.ids.length);
+    for (let i = 0; i < weights.length; i++)
+      weights[i] = e.special[i] ? 0 : table ? (table.idf.get(e.ids[i]) ?? table.unseen) : 1;
+    return { vectors: e.vectors, weights };
+  };
+  return cands.map((c, i) => bertScore(weighted(c), refs[i].map(weighted), { baseline: opts.baseline }));
 }

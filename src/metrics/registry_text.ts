@@ -82,6 +82,25 @@ export class OptionReader {
     return v as number | undefined;
   }
 
+  string(name: string, expected: string): string | undefined {
+    const v = this.raw(name);
+    if (v !== undefined && (typeof v !== "string" || v === "")) this.fail(name, expected);
+    return v as string | undefined;
+  }
+
+  /** A list of exactly `length` finite numbers. */
+  numbers(name: string, length: number, expected: string): number[] | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (
+      !Array.isArray(v) ||
+      v.length !== length ||
+      !v.every((x) => typeof x === "number" && Number.isFinite(x))
+    )
+      this.fail(name, expected);
+    return v as number[];
+  }
+
   strings(name: string): string[] | undefined {
     const v = this.raw(name);
     if (v === undefined) return undefined;

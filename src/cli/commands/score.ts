@@ -25,6 +25,14 @@ import { alignColumns, fmtCI, fmtInt, fmtNum, printable } from "../../report/for
 import type { AggregateValue } from "../../store/types.js";
 import { didYouMean, UserError, type Where } from "../../util/errors.js";
 import { intOption, printJson } from "../context.js";
+import { createProgress, progressMode } from "../progress.js";
+import {
+  BERTSCORE,
+  BERTSCORE_DEFS,
+  BERTSCORE_OPTIONS,
+  bertScoreSetup,
+  bertScoreValues,
+} from "./score_bertscore.js";
 
 const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
 
@@ -77,6 +85,11 @@ function textMetricNames(): string[] {
   return metricNames().filter((n) => getMetric(n).generation !== undefined);
 }
 
+/** Option names a chosen metric accepts. */
+function optionNames(metric: string): readonly string[] {
+  return metric === BERTSCORE ? BERTSCORE_OPTIONS : (getMetric(metric).options ?? []);
+}
+
 /** `--metric` values, `rouge` expanded, duplicates dropped, each checked against the registry. */
 function resolveMetrics(names: string[]): string[] {
   if (names.length === 0)
@@ -84,7 +97,7 @@ function resolveMetrics(names: string[]): string[] {
       field: "--metric",
       expected: "at least one --metric, e.g. --metric bleu --metric rouge",
     });
-  const valid = textMetricNames();
+  const valid = [...textMetricNames(), BERTSCORE];
   const out: string[] = [];
   for (const name of names)
     for (const n of name === "rouge" ? ROUGE_TYPES : [name]) {
@@ -126,9 +139,9 @@ function optionsPerMetric(metrics: string[], text: string | undefined): Map<stri
       for (const m of own(key)) Object.assign(per.get(m)!, value);
       continue;
     }
-    const takers = metrics.filter((m) => getMetric(m).options?.includes(key));
+    const takers = metrics.filter((m) => optionNames(m).includes(key));
     if (takers.length === 0) {
-      const known = [...new Set(metrics.flatMap((m) => getMetric(m).options ?? []))];
+      const known = [...new Set(metrics.flatMap(optionNames))];
       throw new UserError(`option '${key}' applies to none of ${metrics.join(", ")}`, {
         field: "--params",
         expected: known.length ? `one of: ${known.join(", ")}` : "no options for these metrics",
@@ -195,19 +208,40 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
   const perMetric = optionsPerMetric(names, opts.params);
   const where: Where = { field: "--params" };
   // Building each scorer validates its options before any line is read.
-  const metrics: Scored[] = names.map((name) => {
-    const def = getMetric(name);
-    const options = perMetric.get(name)!;
-    return { name, def, options, scorer: def.generation!(options, where) };
-  });
-  const aggregator = new RunAggregator(new Map(metrics.map((m) => [m.name, m.def])), opts.seed);
+  const metrics: Scored[] = names
+    .filter((name) => name !== BERTSCORE)
+    .map((name) => {
+      const def = getMetric(name);
+      const options = perMetric.get(name)!;
+      return { name, def, options, scorer: def.generation!(options, where) };
+    });
+  const bert = names.includes(BERTSCORE) ? bertScoreSetup(perMetric.get(BERTSCORE)!, where) : undefined;
+  const defs = [...metrics.map((m) => m.def), ...(bert ? BERTSCORE_DEFS : [])];
+  const aggregator = new RunAggregator(new Map(defs.map((d) => [d.name, d])), opts.seed);
   const refCounts = new Set<number>();
+
+  // BERTScore needs every item first (one batch of embedding requests, IDF over all references).
+  let items: AsyncIterable<Item> | Item[] = readItems(file);
+  let bertValues: Record<string, number>[] = [];
+  if (bert) {
+    const all: Item[] = [];
+    for await (const item of items) all.push(item);
+    items = all;
+    const progress = createProgress(progressMode(!!opts.json));
+    try {
+      bertValues = await bertScoreValues(bert, all, (done, total) =>
+        progress.update({ ...EMBED_PROGRESS, done, total }),
+      );
+    } finally {
+      progress.stop();
+    }
+  }
+
   const out = opts.out ? createWriteStream(opts.out) : undefined;
   let n = 0;
   try {
-    for await (const rec of readJsonl(file)) {
-      const item = readItem(rec, file);
-      const scores: Record<string, SampleValue> = {};
+    for await (const item of items) {
+      const scores: Record<string, SampleValue> = { ...bertValues[n] };
       for (const m of metrics) scores[m.name] = m.scorer(item.prediction, item.references);
       aggregator.add(scores);
       refCounts.add(item.references.length);
@@ -215,9 +249,9 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
       if (out) {
         // A corpus metric's item score is its formula over that item alone (sentence-level).
         const itemScores = Object.fromEntries(
-          metrics.map((m) => {
-            const v = scores[m.name];
-            return [m.name, Array.isArray(v) ? m.def.combine!(v) : v];
+          defs.map((d) => {
+            const v = scores[d.name];
+            return [d.name, Array.isArray(v) ? d.combine!(v) : v];
           }),
         );
         await write(out, `${JSON.stringify({ id: item.id, scores: itemScores })}\n`);
@@ -231,16 +265,32 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
 
   const nrefs = refCounts.size === 1 ? [...refCounts][0] : ("var" as const);
   const results = aggregator.result();
-  const rows = metrics.map((m) => ({
-    metric: m.name,
-    ...results[m.name],
-    ...(m.def.signature ? { signature: m.def.signature(m.options, nrefs, where) } : {}),
-  }));
+  const rows = [
+    ...metrics.map((m) => ({
+      metric: m.name,
+      ...results[m.name],
+      ...(m.def.signature ? { signature: m.def.signature(m.options, nrefs, where) } : {}),
+    })),
+    ...(bert ? BERTSCORE_DEFS.map((d) => ({ metric: d.name, ...results[d.name] })) : []),
+  ];
   if (opts.json) {
     printJson({ file, n, metrics: Object.fromEntries(rows.map(({ metric, ...r }) => [metric, r])) });
     return;
   }
   process.stdout.write(formatTable(rows, n));
+}
+
+const EMBED_PROGRESS = {
+  runId: "score",
+  task: "bertscore embeddings",
+  model: "",
+  errors: 0,
+  cacheHits: 0,
+  retries: 0,
+};
+
+async function* readItems(file: string): AsyncIterable<Item> {
+  for await (const rec of readJsonl(file)) yield readItem(rec, file);
 }
 
 function formatTable(

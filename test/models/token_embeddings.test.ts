@@ -1,0 +1,203 @@
+/**
+ * BERTScore end to end: token embeddings over the TEI and llama.cpp server protocols (a loopback
+ * server with a fixed toy model), bert-score's IDF weighting, and `assay score --metric bertscore`.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bertScoreCorpus, type EmbeddedText } from "../../src/metrics/bertscore.js";
+import { createTokenEmbedder, specialPositions } from "../../src/models/token_embeddings.js";
+import { UserError } from "../../src/util/errors.js";
+import { type CliResult, runCli } from "../helpers/cli.js";
+import { BOS, CLS, type EmbeddingsServer, SEP, startEmbeddingsServer } from "../helpers/embeddings_server.js";
+
+let server: EmbeddingsServer;
+let dir: string;
+beforeAll(async () => {
+  server = await startEmbeddingsServer();
+  dir = mkdtempSync(path.join(tmpdir(), "assay-bertscore-"));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A text as the toy model's TEI side embeds it (float32 vectors, as they cross the wire). */
+function teiEmbedded(text: string): EmbeddedText {
+  const ids = [CLS, ...server.model.ids(text), SEP];
+  return {
+    ids,
+    special: ids.map((id) => id === CLS || id === SEP),
+    vectors: server.model.vectors(ids).map((v) => Float32Array.from(v)),
+  };
+}
+
+/** One-hot vectors: similarity 1 between equal tokens, 0 otherwise. */
+function oneHot(ids: number[], special: boolean[] = ids.map(() => false)): EmbeddedText {
+  return { ids, special, vectors: ids.map((id) => Array.from({ length: 10 }, (_, k) => (k === id ? 1 : 0))) };
+}
+
+describe("bertScoreCorpus (bert-score's weighting)", () => {
+  it("weights special tokens 0 and others 1 without IDF, and matches greedily", () => {
+    // Candidate [CLS] 1 2 [SEP] against [CLS] 1 3 [SEP]: the specials match but weigh 0.
+    const c = oneHot([0, 1, 2, 9], [true, false, false, true]);
+    const r = oneHot([0, 1, 3, 9], [true, false, false, true]);
+    const [s] = bertScoreCorpus([c], [[r]]);
+    expect(s).toEqual({ precision: 0.5, recall: 0.5, f1: 0.5 });
+  });
+
+  it("weights tokens by IDF over all references flattened: log((M + 1) / (df + 1))", () => {
+    // References (M = 3 documents): {1,2}, {1,3}, {1,4}. df(1) = 3 → idf 0; df(2) = df(3) = 1 → log 2;
+    // unseen 5 → log 4.
+    const refs = [[oneHot([1, 2]), oneHot([1, 3])], [oneHot([1, 4])]];
+    const cands = [oneHot([1, 2, 5]), oneHot([4])];
+    const [a, b] = bertScoreCorpus(cands, refs, { idf: true });
+    const l2 = Math.log(2);
+    const l4 = Math.log(4);
+    // a vs [1,2]: P = (0·1 + l2·1 + l4·0) / (l2 + l4), R = (0 + l2) / l2 = 1; vs [1,3]: P = 0, R = 0.
+    const p = l2 / (l2 + l4);
+    expect(a.precision).toBeCloseTo(p, 15);
+    expect(a.recall).toBe(1);
+    expect(a.f1).toBeCloseTo((2 * p) / (p + 1), 15);
+    // b = [4] vs [1,4]: P = 1; R = (0·0 + l2·1) / l2 = 1.
+    expect(b).toEqual({ precision: 1, recall: 1, f1: 1 });
+    expect(() => bertScoreCorpus(cands, refs.slice(1))).toThrow(/2 candidates but 1 reference/);
+  });
+});
+
+describe("token embedders", () => {
+  it("tei: ids with [CLS]/[SEP] marked special and one vector per token", async () => {
+    const e = createTokenEmbedder(`tei:${server.url}/`);
+    const [a, b] = await e.embed(["the cat", "a cat sat"]);
+    expect(a).toEqual(teiEmbedded("the cat"));
+    expect(b.ids).toHaveLength(5);
+    expect(b.special).toEqual([true, false, false, false, true]);
+  });
+
+  it("llama-server: the BOS that /tokenize adds is the special token; vectors from /embedding", async () => {
+    const e = createTokenEmbedder(`llama-server:${server.url}`);
+    const [a] = await e.embed(["the dog ran"]);
+    const ids = [BOS, ...server.model.ids("the dog ran")];
+    expect(a.ids).toEqual(ids);
+    expect(a.special).toEqual([true, false, false, false]);
+    expect(a.vectors).toEqual(server.model.vectors(ids).map((v) => Float32Array.from(v)));
+    expect(specialPositions([5, 7, 8, 6], [7, 8])).toEqual([true, false, false, true]);
+    expect(specialPositions([7, 7], [7])).toEqual([false, true]);
+  });
+
+  it("says which server pools its embeddings instead of giving one per token", async () => {
+    const pooled = await startEmbeddingsServer({ pooled: true });
+    try {
+      const e = createTokenEmbedder(`llama-server:${pooled.url}`);
+      const err = await e.embed(["a b c"]).catch((x: UserError) => x);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).format()).toMatch(
+        /\/embedding\[0\]: expected 4 token vectors, got 1 .*pools/,
+      );
+    } finally {
+      await pooled.close();
+    }
+  });
+
+  it("rejects endpoints it cannot use, and names an unreachable one", async () => {
+    for (const spec of ["http://x", "tei:", "tei:ftp://x", "ollama:http://x"])
+      expect(() => createTokenEmbedder(spec)).toThrow(UserError);
+    const e = createTokenEmbedder("tei:http://127.0.0.1:9");
+    await expect(e.embed(["a"])).rejects.toThrow(
+      /cannot reach http:\/\/127\.0\.0\.1:9\/(tokenize|embed_all)/,
+    );
+  });
+});
+
+const ITEMS = [
+  {
+    id: "a",
+    prediction: "the cat sat on the mat",
+    references: ["a cat sat on a mat", "the cat is on the mat"],
+  },
+  { id: "b", prediction: "dogs bark loudly", references: ["the dog barks"] },
+  { id: "c", prediction: "the cat sat on the mat", references: ["the cat sat on the mat"] },
+];
+
+function itemsFile(): string {
+  const p = path.join(dir, "preds.jsonl");
+  writeFileSync(p, `${ITEMS.map((i) => JSON.stringify(i)).join("\n")}\n`);
+  return p;
+}
+
+function expectClearError(r: CliResult, ...fragments: string[]): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  for (const f of fragments) expect(r.stderr).toContain(f);
+}
+
+describe("assay score --metric bertscore", () => {
+  it("reports P, R and F1 means that equal bert-score's formula over the served embeddings", async () => {
+    const out = path.join(dir, "items.jsonl");
+    const baseline = [0.8, 0.7, 0.75];
+    const params = { bertscore: { endpoint: `tei:${server.url}`, idf: true, baseline, batch_size: 2 } };
+    const before = server.requests.length;
+    const r = await runCli([
+      "score",
+      itemsFile(),
+      "--metric",
+      "bertscore",
+      "--metric",
+      "bleu",
+      "--params",
+      JSON.stringify(params),
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const expected = bertScoreCorpus(
+      ITEMS.map((i) => teiEmbedded(i.prediction)),
+      ITEMS.map((i) => i.references.map(teiEmbedded)),
+      { idf: true, baseline: { precision: 0.8, recall: 0.7, f1: 0.75 } },
+    );
+    const metrics = JSON.parse(r.stdout).metrics;
+    for (const part of ["precision", "recall", "f1"] as const) {
+      const mean = expected.reduce((s, e) => s + e[part], 0) / expected.length;
+      expect(metrics[`bertscore_${part}`].value).toBeCloseTo(mean, 12);
+      expect(metrics[`bertscore_${part}`].stderr).toBeGreaterThan(0);
+    }
+    expect(metrics.bleu.value).toBeGreaterThan(0);
+    const perItem = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(perItem.map((p) => p.id)).toEqual(["a", "b", "c"]);
+    perItem.forEach((p, i) => expect(p.scores.bertscore_f1).toBeCloseTo(expected[i].f1, 12));
+    // Item c is identical to its reference: 1 before rescaling, so (1 - b) / (1 - b) after.
+    expect(perItem[2].scores.bertscore_f1).toBeCloseTo(1, 12);
+    // Each distinct text is embedded once, in batches of 2: 5 distinct texts, 3 batches.
+    expect(server.requests.slice(before).filter((q) => q === "POST /embed_all")).toHaveLength(3);
+  });
+
+  it("fails clearly without an endpoint, with a bad one, or when the server is down", async () => {
+    const file = itemsFile();
+    const score = (bertscore?: object) =>
+      runCli([
+        "score",
+        file,
+        "--metric",
+        "bertscore",
+        ...(bertscore ? ["--params", JSON.stringify({ bertscore })] : []),
+      ]);
+    const down = "tei:http://127.0.0.1:9";
+    expectClearError(await score(), "needs an embeddings endpoint");
+    expectClearError(await score({ endpoint: "x" }), "invalid token-embeddings endpoint 'x'", "tei:<url>");
+    expectClearError(await score({ endpoint: down, idf: 1 }), "invalid idf");
+    expectClearError(
+      await score({ endpoint: down, baseline: [0.1] }),
+      "invalid baseline",
+      "[precision, recall, f1]",
+    );
+    expectClearError(await score({ endpoint: down }), "cannot reach http://127.0.0.1:9/");
+    expectClearError(await score({ endpiont: down }), "unknown option 'endpiont'", "endpoint");
+  });
+});

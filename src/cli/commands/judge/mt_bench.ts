@@ -1,21 +1,16 @@
 /** `assay judge mt-bench`: generate (or load) answers and grade them with FastChat's prompts. */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { generateAnswers, judgePairwise, judgeSingle, mtBenchPrompts } from "../../../judges/mtbench.js";
 import {
   checkReferences,
-  fastchatPairRecord,
-  generateAnswers,
-  judgePairwise,
-  judgeSingle,
   loadAnswers,
   loadQuestions,
   loadReferences,
   type MtAnswer,
-  mtBenchPrompts,
   NEED_REF_CATS,
-  summarizePairwise,
-  summarizeSingle,
-} from "../../../judges/mtbench.js";
+} from "../../../judges/mtbench_data.js";
+import { fastchatPairRecord, summarizePairwise, summarizeSingle } from "../../../judges/mtbench_summary.js";
 import type { TieRule } from "../../../judges/pairwise.js";
 import { loadJudgePrompts } from "../../../judges/prompts.js";
 import { UserError } from "../../../util/errors.js";

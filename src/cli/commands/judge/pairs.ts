@@ -1,7 +1,7 @@
 /** `assay judge pairs`: pairwise grading of answer pairs from a JSONL file, with bias diagnostics. */
 import { readJsonlAll } from "../../../data/jsonl.js";
 import { type PairwiseDiagnostics, pairwiseDiagnostics } from "../../../judges/bias.js";
-import { fastchatPairRecord } from "../../../judges/mtbench.js";
+import { fastchatPairRecord } from "../../../judges/mtbench_summary.js";
 import {
   type PairItem,
   type PairJudgment,

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { Scheduler } from "../../../engine/scheduler.js";
 import type { PairwiseDiagnostics } from "../../../judges/bias.js";
 import { JudgeClient } from "../../../judges/client.js";
-import type { PairSummary, SingleSummary } from "../../../judges/mtbench.js";
+import type { PairSummary, SingleSummary } from "../../../judges/mtbench_summary.js";
 import { TIE_RULES, type TieRule, type Winner } from "../../../judges/pairwise.js";
 import { getPrompt, type JudgePrompt, loadJudgePrompts, templateFields } from "../../../judges/prompts.js";
 import { createProvider } from "../../../models/registry.js";

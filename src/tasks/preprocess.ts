@@ -8,6 +8,7 @@
  *   assay: {conversation: mt_bench}           # FastChat gen_model_answer: one user turn at a time
  */
 import type { Doc } from "../data/dataset.js";
+import { TEMPERATURE_CONFIG } from "../judges/mtbench_data.js";
 import { passAtK } from "../metrics/pass_at_k.js";
 import { registerMetric, type SampleValue } from "../metrics/registry.js";
 import type { GenerationParams, Response } from "../models/types.js";
@@ -121,21 +122,9 @@ export interface Conversation {
   params?: Partial<GenerationParams>;
 }
 
-/** FastChat's MT-bench temperatures per category (gen_model_answer.py temperature_config). */
-const MT_BENCH_TEMPERATURE: Record<string, number> = {
-  writing: 0.7,
-  roleplay: 0.7,
-  extraction: 0.0,
-  math: 0.0,
-  coding: 0.0,
-  reasoning: 0.0,
-  stem: 0.1,
-  humanities: 0.1,
-};
-
 function mtBench(doc: Doc): Conversation {
   const turns = (doc.prompt ?? doc.turns) as string[];
-  const t = MT_BENCH_TEMPERATURE[String(doc.category)];
+  const t = TEMPERATURE_CONFIG[String(doc.category)];
   return { turns, ...(t !== undefined ? { params: { temperature: t } } : {}) };
 }
 

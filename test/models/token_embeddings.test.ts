@@ -171,7 +171,7 @@ describe("assay score --metric bertscore", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(perItem.map((p) => p.id)).toEqual(["a", "b", "c"]);
-    perItem.forEach((p, i) => expect(p.scores.bertscore_f1).toBeCloseTo(expected[i].f1, 12));
+    for (const [i, p] of perItem.entries()) expect(p.scores.bertscore_f1).toBeCloseTo(expected[i].f1, 12);
     // Item c is identical to its reference: 1 before rescaling, so (1 - b) / (1 - b) after.
     expect(perItem[2].scores.bertscore_f1).toBeCloseTo(1, 12);
     // Each distinct text is embedded once, in batches of 2: 5 distinct texts, 3 batches.

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { setDataDir } from "../data/sources.js";
 import { openStore } from "../store/sqlite.js";
 import type { RunRecord, Store } from "../store/types.js";
+import type { LoadedTaskConfig, TaskConfig } from "../tasks/config.js";
 import { UserError } from "../util/errors.js";
 
 /** Adds `--store <file>` to a command. */
@@ -50,6 +51,17 @@ export async function findRun(store: Store, idOrPrefix: string): Promise<RunReco
     field: "run",
     hint: "list runs with: assay runs",
   });
+}
+
+/** Rebuilds the task of a stored run from its recorded configuration (the YAML may have changed). */
+export function storedTask(run: RunRecord): LoadedTaskConfig {
+  const file = run.config.taskFile;
+  return {
+    config: run.config.taskConfig as TaskConfig,
+    file,
+    dir: path.dirname(file),
+    lineOf: () => undefined,
+  };
 }
 
 export function printJson(value: unknown): void {

@@ -178,14 +178,7 @@ export function scoreSample(
     }
     case "generate_until": {
       const texts = resps.map((r) => (r as { text: string }).text);
-      const target = task.docToTarget(doc);
-      const refs = Array.isArray(target)
-        ? target.map(String)
-        : [
-            typeof target === "number" && task.config.doc_to_choice !== undefined
-              ? task.targetText(doc, target)
-              : String(target),
-          ];
+      const refs = generationReferences(task, doc);
       const scores: Record<string, SampleValue> = {};
       const filtered: Record<string, string[]> = {};
       for (const f of filters) {
@@ -199,6 +192,20 @@ export function scoreSample(
       return { scores, filtered };
     }
   }
+}
+
+/**
+ * The references a generation doc's output is scored against: its target, or each of a list of
+ * targets, as text (an index into `doc_to_choice` becomes that choice).
+ */
+export function generationReferences(task: Task, doc: Doc): string[] {
+  const target = task.docToTarget(doc);
+  if (Array.isArray(target)) return target.map(String);
+  return [
+    typeof target === "number" && task.config.doc_to_choice !== undefined
+      ? task.targetText(doc, target)
+      : String(target),
+  ];
 }
 
 /** A served request as the runner keeps it (the scheduler's result). */

@@ -330,3 +330,96 @@ describe("assay score: bad input fails clearly", () => {
     expectClearError(withMetric, "--metric: --cases takes each case's metric");
   });
 });
+
+describe("assay score --run: a stored generation run's outputs", () => {
+  let store: string;
+  let runs: Array<{
+    id: string;
+    task: string;
+    aggregates: Record<string, { value: number; stderr: number }>;
+  }>;
+  const runOf = (task: string) => runs.find((r) => r.task === task)!;
+
+  beforeAll(async () => {
+    const data = Array.from({ length: 24 }, (_, i) => ({
+      q: `the ${["cat", "dog", "owl"][i % 3]} sat on the`,
+      a: `mat number ${i % 5} of the day`,
+    }));
+    write("run_data.jsonl", data);
+    writeFileSync(
+      path.join(dir, "corpus.txt"),
+      data
+        .map((d) => `${d.q} ${d.a}`)
+        .join("\n")
+        .repeat(3),
+    );
+    const base = "dataset_path: run_data.jsonl\ndoc_to_text: q\n";
+    writeFileSync(
+      path.join(dir, "gen.yaml"),
+      `task: gen\n${base}doc_to_target: a\noutput_type: generate_until\n` +
+        'generation_kwargs: {until: ["\\n"], max_gen_toks: 16}\nmetric_list:\n  - metric: bleu\n  - metric: chrf\n',
+    );
+    writeFileSync(
+      path.join(dir, "mc.yaml"),
+      `task: mc\n${base}doc_to_target: 0\ndoc_to_choice: ["mat", "hat"]\noutput_type: multiple_choice\n`,
+    );
+    store = path.join(dir, "runs.db");
+    const r = await runCli([
+      "run",
+      path.join(dir, "gen.yaml"),
+      path.join(dir, "mc.yaml"),
+      "-m",
+      `ngram:${path.join(dir, "corpus.txt")}`,
+      "--store",
+      store,
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    runs = JSON.parse(r.stdout).runs;
+  });
+
+  it("equals the run's own corpus BLEU and chrF, and scores metrics the task did not list", async () => {
+    const gen = runOf("gen");
+    expect(gen.aggregates["bleu,none"].value).toBeGreaterThan(0);
+    const out = path.join(dir, "run_items.jsonl");
+    const r = await runCli([
+      "score",
+      "--run",
+      gen.id.slice(0, 6),
+      "--store",
+      store,
+      ...["bleu", "chrf", "rougeL"].flatMap((m) => ["--metric", m]),
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.stderr).toBe("");
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ run: gen.id, filter: "none", n: 24 });
+    for (const m of ["bleu", "chrf"]) {
+      expect(res.metrics[m].value).toBeCloseTo(gen.aggregates[`${m},none`].value, 12);
+      expect(res.metrics[m].stderr).toBeCloseTo(gen.aggregates[`${m},none`].stderr, 12);
+    }
+    expect(res.metrics.rougeL.value).toBeGreaterThan(0);
+    const ids = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).id);
+    expect(ids).toEqual([...Array(24).keys()]);
+  });
+
+  it("fails clearly on a run that is not a generation run, an unknown filter or a missing source", async () => {
+    const [mc, filter, both, none, cases] = await Promise.all([
+      runCli(["score", "--run", runOf("mc").id, "--store", store, "--metric", "bleu"]),
+      runCli(["score", "--run", runOf("gen").id, "--filter", "strict", "--store", store, "--metric", "bleu"]),
+      runCli(["score", write("both.jsonl", ITEMS), "--run", runOf("gen").id, "--metric", "bleu"]),
+      runCli(["score", "--metric", "bleu"]),
+      runCli(["score", "--run", runOf("gen").id, "--store", store, "--cases"]),
+    ]);
+    expectClearError(mc, "--run: run mc-", "is a multiple_choice run", "a generate_until run");
+    expectClearError(filter, "--filter: run gen-", "has no filter 'strict'", "one of: none");
+    expectClearError(both, "give a predictions file or --run, not both");
+    expectClearError(none, "predictions: nothing to score");
+    expectClearError(cases, "--cases reads a file, not a run");
+  });
+});

@@ -8,7 +8,7 @@ import type { ModelProvider } from "../../models/types.js";
 import { lmEvalResults, sampleToLmEvalJsonl } from "../../report/export.js";
 import { formatRunTable } from "../../report/table.js";
 import type { RunRecord, Store } from "../../store/types.js";
-import type { LoadedTaskConfig, TaskConfig } from "../../tasks/config.js";
+import type { LoadedTaskConfig } from "../../tasks/config.js";
 import { aggregateGroups, formatGroupTable, type GroupResult } from "../../tasks/groups.js";
 import { type ResolvedGroup, resolveSelection } from "../../tasks/resolve.js";
 import { Task } from "../../tasks/task.js";
@@ -18,6 +18,7 @@ import {
   findRun,
   intOption,
   printJson,
+  storedTask,
   storeFrom,
   useDataDir,
   withSchedulerOptions,
@@ -43,17 +44,6 @@ interface RunOptions {
   store?: string;
   gate?: string;
   baseline?: string[];
-}
-
-/** Rebuilds the task of a stored run from its recorded configuration (the YAML may have changed). */
-function storedTask(run: RunRecord): LoadedTaskConfig {
-  const file = run.config.taskFile;
-  return {
-    config: run.config.taskConfig as TaskConfig,
-    file,
-    dir: path.dirname(file),
-    lineOf: () => undefined,
-  };
 }
 
 async function writeOutputs(

@@ -1,6 +1,7 @@
 /**
- * `assay score`: text metrics over a predictions file, with the engine's aggregation (mean ± stderr
- * and t interval; corpus metrics bootstrapped), or `--cases` over golden metric cases.
+ * `assay score`: text metrics over a predictions file or a stored generation run's outputs (`--run`),
+ * with the engine's aggregation (mean ± stderr and t interval; corpus metrics bootstrapped), or
+ * `--cases` over golden metric cases.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { Command } from "commander";
@@ -24,7 +25,7 @@ import { corpusTer, sentenceTer } from "../../metrics/ter.js";
 import { alignColumns, fmtCI, fmtInt, fmtNum, printable } from "../../report/format.js";
 import type { AggregateValue } from "../../store/types.js";
 import { didYouMean, UserError, type Where } from "../../util/errors.js";
-import { intOption, printJson } from "../context.js";
+import { intOption, printJson, storeFrom, withStoreOption } from "../context.js";
 import { createProgress, progressMode } from "../progress.js";
 import {
   BERTSCORE,
@@ -33,10 +34,14 @@ import {
   bertScoreSetup,
   bertScoreValues,
 } from "./score_bertscore.js";
+import { type ScoreItem, storedRunItems } from "./score_run.js";
 
 const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
 
 interface ScoreOptions {
+  run?: string;
+  filter?: string;
+  store?: string;
   metric: string[];
   params?: string;
   out?: string;
@@ -46,15 +51,17 @@ interface ScoreOptions {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("score")
     .description(
       "score predictions against references with text metrics (BLEU, chrF, TER, ROUGE, SQuAD, ...)",
     )
     .argument(
-      "<predictions>",
+      "[predictions]",
       "JSONL, one {prediction, references (string or list), id?} per line; with --cases, golden metric cases",
     )
+    .option("--run <run>", "score a stored generation run's outputs instead (id or prefix)")
+    .option("--filter <name>", "with --run: the filter whose output is scored (default: the task's first)")
     .option(
       "--metric <name>",
       "metric to compute, repeatable ('rouge' = rouge1, rouge2, rougeL, rougeLsum)",
@@ -72,10 +79,29 @@ export function register(program: Command): void {
       "--cases",
       "input holds golden cases {id, metric, params, predictions, references}; print {id, value} per case",
     )
-    .action(async (file: string, opts: ScoreOptions) => {
-      if (opts.cases) await scoreCases(file, opts);
-      else await scoreFile(file, opts);
+    .action(async (file: string | undefined, opts: ScoreOptions) => {
+      if ((file === undefined) === (opts.run === undefined))
+        throw new UserError(file ? "give a predictions file or --run, not both" : "nothing to score", {
+          field: file ? "--run" : "predictions",
+          expected: "a predictions JSONL file, or --run <run id> for a stored generation run",
+        });
+      if (opts.filter !== undefined && opts.run === undefined)
+        throw new UserError("--filter applies to --run only", { field: "--filter" });
+      if (file !== undefined) {
+        if (opts.cases) await scoreCases(file, opts);
+        else await scoreItems({ file }, readItems(file), opts);
+        return;
+      }
+      if (opts.cases) throw new UserError("--cases reads a file, not a run", { field: "--cases" });
+      const store = storeFrom(opts);
+      try {
+        const stored = await storedRunItems(store, opts.run!, opts.filter);
+        await scoreItems({ run: stored.run.id, filter: stored.filter }, stored.items, opts);
+      } finally {
+        await store.close();
+      }
     });
+  withStoreOption(cmd);
 }
 
 // --- metrics and options ----------------------------------------------------------------------------
@@ -158,11 +184,7 @@ const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(
 
 // --- predictions file -------------------------------------------------------------------------------
 
-interface Item {
-  id: string | number;
-  prediction: string;
-  references: string[];
-}
+type Item = ScoreItem;
 
 function readItem(rec: JsonlRecord, file: string): Item {
   const where = { file, line: rec.line };
@@ -203,7 +225,10 @@ interface Scored {
   scorer: (prediction: string, references: string[]) => SampleValue;
 }
 
-async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
+/** Where the items came from: a predictions file, or a stored run (its filter known after the first item). */
+type ItemSource = { file: string } | { run: string; filter: () => string | undefined };
+
+async function scoreItems(source: ItemSource, input: AsyncIterable<Item>, opts: ScoreOptions): Promise<void> {
   const names = resolveMetrics(opts.metric);
   const perMetric = optionsPerMetric(names, opts.params);
   const where: Where = { field: "--params" };
@@ -221,7 +246,7 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
   const refCounts = new Set<number>();
 
   // BERTScore needs every item first (one batch of embedding requests, IDF over all references).
-  let items: AsyncIterable<Item> | Item[] = readItems(file);
+  let items: AsyncIterable<Item> | Item[] = input;
   let bertValues: Record<string, number>[] = [];
   if (bert) {
     const all: Item[] = [];
@@ -261,7 +286,13 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
     if (out) await new Promise<void>((resolve) => out.end(resolve));
   }
   if (n === 0)
-    throw new UserError("no predictions", { file, expected: "JSONL lines {prediction, references}" });
+    throw "file" in source
+      ? new UserError("no predictions", {
+          file: source.file,
+          expected: "JSONL lines {prediction, references}",
+        })
+      : new UserError(`run ${source.run} has no samples`, { field: "--run", expected: "a run with outputs" });
+  const from = "file" in source ? { file: source.file } : { run: source.run, filter: source.filter() };
 
   const nrefs = refCounts.size === 1 ? [...refCounts][0] : ("var" as const);
   const results = aggregator.result();
@@ -274,9 +305,10 @@ async function scoreFile(file: string, opts: ScoreOptions): Promise<void> {
     ...(bert ? BERTSCORE_DEFS.map((d) => ({ metric: d.name, ...results[d.name] })) : []),
   ];
   if (opts.json) {
-    printJson({ file, n, metrics: Object.fromEntries(rows.map(({ metric, ...r }) => [metric, r])) });
+    printJson({ ...from, n, metrics: Object.fromEntries(rows.map(({ metric, ...r }) => [metric, r])) });
     return;
   }
+  if ("run" in from) process.stdout.write(`run ${from.run}, filter ${from.filter}\n\n`);
   process.stdout.write(formatTable(rows, n));
 }
 

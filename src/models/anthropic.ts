@@ -4,7 +4,12 @@
  */
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
-import { createHttpTransport, type HttpProviderOptions, type HttpTransport } from "./http_transport.js";
+import {
+  createHttpTransport,
+  type HttpProviderOptions,
+  type HttpTransport,
+  parseModelAtUrl,
+} from "./http_transport.js";
 import { apiErrorMessage, cutAtStop, parseRetryAfter } from "./openai.js";
 import { mergePrices, type PriceTable, priceFor } from "./pricing.js";
 import {
@@ -49,24 +54,7 @@ export const ANTHROPIC_CAPABILITY_MESSAGE =
 const KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>(["generate_until"]);
 /** `anthropic:<model>` or `anthropic:<model>@http://host:port`. */
 export function parseAnthropicSpec(spec: string): { model: string; baseUrl?: string } {
-  if (!spec.startsWith("anthropic:"))
-    throw new UserError(`not an anthropic spec: '${spec}'`, {
-      field: "model",
-      expected: "anthropic:<model>[@<url>]",
-    });
-  let rest = spec.slice("anthropic:".length);
-  let baseUrl: string | undefined;
-  const at = rest.search(/@https?:\/\//);
-  if (at >= 0) {
-    baseUrl = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  if (rest.length === 0)
-    throw new UserError(`missing model name in '${spec}'`, {
-      field: "model",
-      expected: "anthropic:<model>[@<url>], e.g. anthropic:claude-3-5-haiku-latest",
-    });
-  return { model: rest, baseUrl };
+  return parseModelAtUrl("anthropic", spec, "claude-3-5-haiku-latest");
 }
 
 export function createAnthropicProvider(spec: string, options: AnthropicOptions = {}): AnthropicProvider {

@@ -378,3 +378,31 @@ function runWorker(opts: HttpTransportOptions): void {
 }
 
 if (!isMainThread && workerData?.httpTransport) runWorker(workerData.httpTransport as HttpTransportOptions);
+
+/**
+ * `<scheme>:<model>` or `<scheme>:<model>@http(s)://host:port/...`: the model name (which may contain
+ * `:`, as fine-tune names do) and the server's base URL when one is given. `example` is a model name
+ * for the error message.
+ */
+export function parseModelAtUrl(
+  scheme: string,
+  spec: string,
+  example: string,
+): { model: string; baseUrl?: string } {
+  const form = `${scheme}:<model>[@<url>]`;
+  if (!spec.startsWith(`${scheme}:`))
+    throw new UserError(`not an ${scheme} spec: '${spec}'`, { field: "model", expected: form });
+  let rest = spec.slice(scheme.length + 1);
+  let baseUrl: string | undefined;
+  const at = rest.search(/@https?:\/\//);
+  if (at >= 0) {
+    baseUrl = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  if (rest.length === 0)
+    throw new UserError(`missing model name in '${spec}'`, {
+      field: "model",
+      expected: `${form}, e.g. ${scheme}:${example}`,
+    });
+  return { model: rest, baseUrl };
+}

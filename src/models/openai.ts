@@ -5,7 +5,12 @@
  */
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
-import { createHttpTransport, type HttpProviderOptions, type HttpTransport } from "./http_transport.js";
+import {
+  createHttpTransport,
+  type HttpProviderOptions,
+  type HttpTransport,
+  parseModelAtUrl,
+} from "./http_transport.js";
 import { DEFAULT_PRICES, mergePrices, type PriceTable, priceFor } from "./pricing.js";
 import {
   type ChatMessage,
@@ -39,26 +44,7 @@ export const LOGPROBS_CAPABILITY_MESSAGE =
 
 /** `openai:<model>` or `openai:<model>@http://host:port/v1`. Model names may contain `:` (fine-tunes). */
 export function parseOpenAISpec(spec: string): { model: string; baseUrl?: string } {
-  if (!spec.startsWith("openai:")) {
-    throw new UserError(`not an openai spec: '${spec}'`, {
-      field: "model",
-      expected: "openai:<model>[@<url>]",
-    });
-  }
-  let rest = spec.slice("openai:".length);
-  let baseUrl: string | undefined;
-  const at = rest.search(/@https?:\/\//);
-  if (at >= 0) {
-    baseUrl = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  if (rest.length === 0) {
-    throw new UserError(`missing model name in '${spec}'`, {
-      field: "model",
-      expected: "openai:<model>[@<url>], e.g. openai:gpt-4o-mini",
-    });
-  }
-  return { model: rest, baseUrl };
+  return parseModelAtUrl("openai", spec, "gpt-4o-mini");
 }
 
 /** Build the provider from a spec string and optional config. */

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { setDataDir } from "../data/sources.js";
+import type { SchedulerOptions } from "../engine/scheduler.js";
 import { openStore } from "../store/sqlite.js";
 import type { RunRecord, Store } from "../store/types.js";
 import type { LoadedTaskConfig, TaskConfig } from "../tasks/config.js";
@@ -24,6 +25,18 @@ export function withSchedulerOptions(cmd: Command): Command {
       intOption("--max-retries", 0),
       6,
     );
+}
+
+/** The values of withSchedulerOptions' flags. */
+export interface SchedulerFlags {
+  concurrency: number;
+  timeout: number;
+  maxRetries: number;
+}
+
+/** Scheduler settings from withSchedulerOptions' flags (the timeout is given in seconds). */
+export function schedulerOptionsFrom(flags: SchedulerFlags): Partial<SchedulerOptions> {
+  return { concurrency: flags.concurrency, timeoutMs: flags.timeout * 1000, maxRetries: flags.maxRetries };
 }
 
 export function storeFrom(opts: { store?: string }): Store {

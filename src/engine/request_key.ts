@@ -29,5 +29,7 @@ function requestText(request: Request): string {
       const sample = request.sampleIndex !== undefined ? `\u0000#${request.sampleIndex}` : "";
       return `gen\u0000${prompt}\u0000${params}${sample}`;
     }
+    case "token_embeddings":
+      return `emb\u0000${request.text}`;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The one place model calls happen: concurrency, retries with exponential backoff and jitter
- * (honouring Retry-After), per-request timeouts, deduplication and the response cache.
+ * (honouring Retry-After), per-request timeouts, deduplication and the response cache (when given a
+ * store: token embeddings, for one, are too large to be worth caching).
  */
 import type { ModelProvider, ProviderResult, Request } from "../models/types.js";
 import { ProviderError } from "../models/types.js";
@@ -67,14 +68,14 @@ export class Scheduler {
   /** Cache lookups of all samples started in one event-loop turn go to the store as one query. */
   private lookupKeys: string[] = [];
   private lookupBatch: Promise<Map<string, CachedResponse>> | undefined;
-  readonly writes: WriteBatcher;
+  private readonly writes: WriteBatcher | undefined;
   /** The provider's start-up, awaited once before the first request's clock starts. */
   private providerReady: Promise<void> | undefined;
   private providerStarted = false;
 
   constructor(
     private readonly provider: ModelProvider,
-    private readonly store: Store,
+    private readonly store: Store | null,
     opts: Partial<SchedulerOptions> = {},
     latency = new LatencyHistogram(),
     writes?: WriteBatcher,
@@ -83,18 +84,19 @@ export class Scheduler {
     const queues = provider.limitInFlight?.(this.opts.concurrency) ?? false;
     this.admit = queues ? 2 * this.opts.concurrency : this.opts.concurrency;
     this.latency = latency;
-    this.writes = writes ?? new WriteBatcher(store);
+    this.writes = writes ?? (store ? new WriteBatcher(store) : undefined);
   }
 
   /** Serves a sample's requests: cache first, identical requests once, the rest from the provider. */
   async serveAll(requests: Request[]): Promise<Served[]> {
     const keys = requests.map((r) => requestKey(this.provider.id, r));
-    const missing = keys.filter((k) => !this.writes.lookup(k) && !this.inflight.has(k));
+    const writes = this.writes;
+    const missing = writes ? keys.filter((k) => !writes.lookup(k) && !this.inflight.has(k)) : [];
     const stored = missing.length > 0 ? await this.lookup(missing) : new Map<string, CachedResponse>();
     return Promise.all(
       requests.map((req, i) => {
         const key = keys[i];
-        const hit = this.writes.lookup(key) ?? stored.get(key);
+        const hit = writes?.lookup(key) ?? stored.get(key);
         if (hit) {
           this.counters.cacheHits++;
           return { ...hit, cached: true, latencyMs: 0 };
@@ -105,7 +107,7 @@ export class Scheduler {
           return running.then((s) => ({ ...s, cached: true, latencyMs: 0 }));
         }
         const p = this.callWithRetries(req).then((served) => {
-          this.writes.addCache(key, { response: served.response, usage: served.usage });
+          writes?.addCache(key, { response: served.response, usage: served.usage });
           return served;
         });
         this.inflight.set(key, p);
@@ -122,7 +124,7 @@ export class Scheduler {
         const batch = this.lookupKeys;
         this.lookupKeys = [];
         this.lookupBatch = undefined;
-        this.store.getCached(batch).then(resolve, reject);
+        this.store!.getCached(batch).then(resolve, reject);
       }),
     );
     return this.lookupBatch;
@@ -210,7 +212,7 @@ export class Scheduler {
 
   /** Writes pending cache entries; call before finishing a run. */
   async flush(): Promise<void> {
-    await this.writes.flush();
+    await this.writes?.flush();
   }
 }
 

@@ -309,6 +309,8 @@ export class ReplayProvider implements ModelProvider {
         if (found === undefined) throw this.missing(`text ${preview(request.text)}`);
         return { response: { kind: "loglikelihood_rolling", logprob: found.value }, usage };
       }
+      case "token_embeddings":
+        throw new ProviderError("replay: recordings hold no token embeddings", { retryable: false });
     }
   }
 

@@ -2,7 +2,7 @@
  * Requests are plain, hashable data: the unit of model work. Providers serve them.
  * The engine's scheduler owns concurrency, retries, timeouts and caching; providers never retry.
  */
-export type RequestKind = "loglikelihood" | "loglikelihood_rolling" | "generate_until";
+export type RequestKind = "loglikelihood" | "loglikelihood_rolling" | "generate_until" | "token_embeddings";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -31,7 +31,9 @@ export type Request =
       params: GenerationParams;
       /** Index of the sample when the same sampled request is drawn several times. */
       sampleIndex?: number;
-    };
+    }
+  /** Contextual embeddings of every token of `text` (for BERTScore), from an embeddings server. */
+  | { kind: "token_embeddings"; text: string };
 
 export type Response =
   | {
@@ -42,7 +44,16 @@ export type Response =
       isGreedy: boolean;
     }
   | { kind: "loglikelihood_rolling"; logprob: number }
-  | { kind: "generate_until"; text: string };
+  | { kind: "generate_until"; text: string }
+  | {
+      kind: "token_embeddings";
+      /** Token ids, special tokens ([CLS], [SEP], BOS) included as the model sees them. */
+      ids: number[];
+      /** Which tokens are special (BERTScore weighs them 0). */
+      special: boolean[];
+      /** One vector per token. */
+      vectors: number[][];
+    };
 
 export interface Usage {
   inputTokens: number;

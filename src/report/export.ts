@@ -441,6 +441,7 @@ export function samplesCsvHeader(run: RunRecord): string {
 function responseText(r: Response | undefined): string {
   if (!r) return "";
   if (r.kind === "generate_until") return r.text;
+  if (r.kind === "token_embeddings") return `${r.ids.length} token vectors`;
   return String(r.logprob);
 }
 

@@ -98,6 +98,18 @@ describe("deduplication and caching", () => {
     expect(s.requests).toBe(2);
   });
 
+  it("without a store: deduplicates within a call, caches nothing", async () => {
+    const { provider, server: s } = await setup(() => "ok");
+    const uncached = new Scheduler(provider, null, { concurrency: 2 });
+    const served = await uncached.serveAll([gen("a"), gen("a")]);
+    expect(served.map((x) => x.cached)).toEqual([false, true]);
+    await uncached.flush();
+    const again = await uncached.serveAll([gen("a")]);
+    expect(again[0].cached).toBe(false);
+    expect(s.requests).toBe(2);
+    expect(uncached.counters.cacheHits).toBe(0);
+  });
+
   it("keys sampled requests by sample index, and by generation parameters", async () => {
     const { scheduler, server: s } = await setup(() => "ok");
     const sampled = (i: number): Request => ({

@@ -54,8 +54,13 @@ export interface EmbeddingsServer {
   close(): Promise<void>;
 }
 
-/** `pooled`: answer /embedding with one vector per text, as llama.cpp does without `--pooling none`. */
-export async function startEmbeddingsServer(opts: { pooled?: boolean } = {}): Promise<EmbeddingsServer> {
+/**
+ * `pooled`: answer /embedding with one vector per text, as llama.cpp does without `--pooling none`.
+ * `failFirst`: answer the first N requests with HTTP 503 (to see the scheduler retry).
+ */
+export async function startEmbeddingsServer(
+  opts: { pooled?: boolean; failFirst?: number } = {},
+): Promise<EmbeddingsServer> {
   const model = toyModel();
   const requests: string[] = [];
   const tei = (text: string) => [CLS, ...model.ids(text), SEP];
@@ -64,6 +69,11 @@ export async function startEmbeddingsServer(opts: { pooled?: boolean } = {}): Pr
     requests.push(`${req.method} ${req.url}`);
     let raw = "";
     for await (const chunk of req) raw += chunk;
+    if (requests.length <= (opts.failFirst ?? 0)) {
+      res.writeHead(503);
+      res.end("warming up");
+      return;
+    }
     const body = JSON.parse(raw);
     const send = (value: unknown) => {
       res.writeHead(200, { "content-type": "application/json" });
@@ -74,7 +84,7 @@ export async function startEmbeddingsServer(opts: { pooled?: boolean } = {}): Pr
         return send((body.inputs as string[]).map((t) => model.vectors(tei(t))));
       case "/embedding":
         return send(
-          (body.content as string[]).map((t, index) => {
+          [body.content as string | string[]].flat().map((t, index) => {
             const rows = model.vectors(llama(t, true));
             return { index, embedding: opts.pooled ? [rows[0]] : rows };
           }),

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bertScoreCorpus, type EmbeddedText } from "../../src/metrics/bertscore.js";
-import { createTokenEmbedder, specialPositions } from "../../src/models/token_embeddings.js";
+import { createTokenEmbeddingsProvider, specialPositions } from "../../src/models/token_embeddings.js";
+import { type ModelProvider, ProviderError } from "../../src/models/types.js";
 import { UserError } from "../../src/util/errors.js";
 import { type CliResult, runCli } from "../helpers/cli.js";
 import { BOS, CLS, type EmbeddingsServer, SEP, startEmbeddingsServer } from "../helpers/embeddings_server.js";
@@ -23,14 +24,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A text as the toy model's TEI side embeds it (float32 vectors, as they cross the wire). */
+/** A text as the toy model's TEI side embeds it. */
 function teiEmbedded(text: string): EmbeddedText {
   const ids = [CLS, ...server.model.ids(text), SEP];
-  return {
-    ids,
-    special: ids.map((id) => id === CLS || id === SEP),
-    vectors: server.model.vectors(ids).map((v) => Float32Array.from(v)),
-  };
+  return { ids, special: ids.map((id) => id === CLS || id === SEP), vectors: server.model.vectors(ids) };
+}
+
+/** One text through a provider, as the scheduler would call it. */
+async function embed(provider: ModelProvider, text: string) {
+  const { response } = await provider.serve({ kind: "token_embeddings", text }, new AbortController().signal);
+  if (response.kind !== "token_embeddings") throw new Error(`got ${response.kind}`);
+  const { kind: _kind, ...embedded } = response;
+  return embedded;
 }
 
 /** One-hot vectors: similarity 1 between equal tokens, 0 otherwise. */
@@ -66,47 +71,60 @@ describe("bertScoreCorpus (bert-score's weighting)", () => {
   });
 });
 
-describe("token embedders", () => {
+describe("token embeddings providers", () => {
   it("tei: ids with [CLS]/[SEP] marked special and one vector per token", async () => {
-    const e = createTokenEmbedder(`tei:${server.url}/`);
-    const [a, b] = await e.embed(["the cat", "a cat sat"]);
-    expect(a).toEqual(teiEmbedded("the cat"));
+    const p = createTokenEmbeddingsProvider(`tei:${server.url}/`);
+    expect([...p.capabilities]).toEqual(["token_embeddings"]);
+    expect(await embed(p, "the cat")).toEqual(teiEmbedded("the cat"));
+    const b = await embed(p, "a cat sat");
     expect(b.ids).toHaveLength(5);
     expect(b.special).toEqual([true, false, false, false, true]);
   });
 
   it("llama-server: the BOS that /tokenize adds is the special token; vectors from /embedding", async () => {
-    const e = createTokenEmbedder(`llama-server:${server.url}`);
-    const [a] = await e.embed(["the dog ran"]);
+    const p = createTokenEmbeddingsProvider(`llama-server:${server.url}`);
+    const a = await embed(p, "the dog ran");
     const ids = [BOS, ...server.model.ids("the dog ran")];
-    expect(a.ids).toEqual(ids);
-    expect(a.special).toEqual([true, false, false, false]);
-    expect(a.vectors).toEqual(server.model.vectors(ids).map((v) => Float32Array.from(v)));
+    expect(a).toEqual({ ids, special: [true, false, false, false], vectors: server.model.vectors(ids) });
     expect(specialPositions([5, 7, 8, 6], [7, 8])).toEqual([true, false, false, true]);
     expect(specialPositions([7, 7], [7])).toEqual([false, true]);
   });
 
-  it("says which server pools its embeddings instead of giving one per token", async () => {
+  it("classifies failures for the scheduler: pooled vectors and bad shapes are final, 503 and refused connections are retried", async () => {
     const pooled = await startEmbeddingsServer({ pooled: true });
+    const busy = await startEmbeddingsServer({ failFirst: 100 });
     try {
-      const e = createTokenEmbedder(`llama-server:${pooled.url}`);
-      const err = await e.embed(["a b c"]).catch((x: UserError) => x);
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).format()).toMatch(
-        /\/embedding\[0\]: expected 4 token vectors, got 1 .*pools/,
+      const failure = (p: ModelProvider) => embed(p, "a b c").catch((e: ProviderError) => e);
+      const e1 = await failure(createTokenEmbeddingsProvider(`llama-server:${pooled.url}`));
+      expect(e1).toBeInstanceOf(ProviderError);
+      expect(e1).toMatchObject({ retryable: false });
+      expect((e1 as ProviderError).message).toMatch(
+        /\/embedding\[0\]\.embedding: expected 4 token vectors, got 1 .*pools/,
       );
+      expect(await failure(createTokenEmbeddingsProvider(`tei:${busy.url}`))).toMatchObject({
+        retryable: true,
+        status: 503,
+      });
+      const down = await failure(createTokenEmbeddingsProvider("tei:http://127.0.0.1:9"));
+      expect(down).toMatchObject({ retryable: true });
+      expect((down as ProviderError).message).toMatch(
+        /cannot reach http:\/\/127\.0\.0\.1:9\/(tokenize|embed_all)/,
+      );
+      await expect(
+        createTokenEmbeddingsProvider(`tei:${server.url}`).serve(
+          { kind: "loglikelihood_rolling", text: "x" },
+          new AbortController().signal,
+        ),
+      ).rejects.toThrow(/token embeddings only/);
     } finally {
       await pooled.close();
+      await busy.close();
     }
   });
 
-  it("rejects endpoints it cannot use, and names an unreachable one", async () => {
+  it("rejects endpoints it cannot use", () => {
     for (const spec of ["http://x", "tei:", "tei:ftp://x", "ollama:http://x"])
-      expect(() => createTokenEmbedder(spec)).toThrow(UserError);
-    const e = createTokenEmbedder("tei:http://127.0.0.1:9");
-    await expect(e.embed(["a"])).rejects.toThrow(
-      /cannot reach http:\/\/127\.0\.0\.1:9\/(tokenize|embed_all)/,
-    );
+      expect(() => createTokenEmbeddingsProvider(spec)).toThrow(UserError);
   });
 });
 
@@ -137,7 +155,7 @@ describe("assay score --metric bertscore", () => {
   it("reports P, R and F1 means that equal bert-score's formula over the served embeddings", async () => {
     const out = path.join(dir, "items.jsonl");
     const baseline = [0.8, 0.7, 0.75];
-    const params = { bertscore: { endpoint: `tei:${server.url}`, idf: true, baseline, batch_size: 2 } };
+    const params = { bertscore: { endpoint: `tei:${server.url}`, idf: true, baseline } };
     const before = server.requests.length;
     const r = await runCli([
       "score",
@@ -174,19 +192,34 @@ describe("assay score --metric bertscore", () => {
     for (const [i, p] of perItem.entries()) expect(p.scores.bertscore_f1).toBeCloseTo(expected[i].f1, 12);
     // Item c is identical to its reference: 1 before rescaling, so (1 - b) / (1 - b) after.
     expect(perItem[2].scores.bertscore_f1).toBeCloseTo(1, 12);
-    // Each distinct text is embedded once, in batches of 2: 5 distinct texts, 3 batches.
-    expect(server.requests.slice(before).filter((q) => q === "POST /embed_all")).toHaveLength(3);
+    // Each distinct text is embedded once: 5 distinct texts.
+    expect(server.requests.slice(before).filter((q) => q === "POST /embed_all")).toHaveLength(5);
+  });
+
+  it("retries through the scheduler while the server answers 503", async () => {
+    const busy = await startEmbeddingsServer({ failFirst: 3 });
+    try {
+      const params = { bertscore: { endpoint: `tei:${busy.url}` } };
+      const args = ["score", itemsFile(), "--metric", "bertscore", "--params", JSON.stringify(params)];
+      const r = await runCli([...args, "--json", "--concurrency", "1", "--max-retries", "3"]);
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout).metrics.bertscore_f1.value).toBeGreaterThan(0);
+      expect(busy.requests.length).toBeGreaterThan(10); // 3 failed, then 2 per distinct text
+    } finally {
+      await busy.close();
+    }
   });
 
   it("fails clearly without an endpoint, with a bad one, or when the server is down", async () => {
     const file = itemsFile();
-    const score = (bertscore?: object) =>
+    const score = (bertscore?: object, ...more: string[]) =>
       runCli([
         "score",
         file,
         "--metric",
         "bertscore",
         ...(bertscore ? ["--params", JSON.stringify({ bertscore })] : []),
+        ...more,
       ]);
     const down = "tei:http://127.0.0.1:9";
     expectClearError(await score(), "needs an embeddings endpoint");
@@ -197,7 +230,11 @@ describe("assay score --metric bertscore", () => {
       "invalid baseline",
       "[precision, recall, f1]",
     );
-    expectClearError(await score({ endpoint: down }), "cannot reach http://127.0.0.1:9/");
+    expectClearError(
+      await score({ endpoint: down }, "--max-retries", "1"),
+      "embeddings request failed: tei: cannot reach http://127.0.0.1:9/",
+      "--max-retries",
+    );
     expectClearError(await score({ endpiont: down }), "unknown option 'endpiont'", "endpoint");
   });
 });

@@ -18,6 +18,8 @@ import {
   findRun,
   intOption,
   printJson,
+  type SchedulerFlags,
+  schedulerOptionsFrom,
   storedTask,
   storeFrom,
   useDataDir,
@@ -28,17 +30,14 @@ import { EXIT_ERROR } from "../exit.js";
 import { createProgress, progressMode } from "../progress.js";
 import { applyGate, resolveRunList } from "./gate.js";
 
-interface RunOptions {
+interface RunOptions extends SchedulerFlags {
   model: string[];
   limit?: number;
   numFewshot?: number;
-  concurrency: number;
   outputDir?: string;
   json?: boolean;
   resume?: string;
   fresh?: boolean;
-  timeout: number;
-  maxRetries: number;
   seed: number;
   dataDir?: string;
   store?: string;
@@ -169,11 +168,7 @@ export function register(program: Command): void {
               runId: job.runId,
               fresh: opts.fresh,
               signal: controller.signal,
-              scheduler: {
-                concurrency: opts.concurrency,
-                timeoutMs: opts.timeout * 1000,
-                maxRetries: opts.maxRetries,
-              },
+              scheduler: schedulerOptionsFrom(opts),
               onProgress: (p) => reporter.update(p),
               costOf: (u) => provider.costFor?.(u) ?? 0,
             }),

@@ -22,10 +22,19 @@ import {
 import { type RougeType, rougeScoreMulti } from "../../metrics/rouge.js";
 import { squadCorpus, squadExactMatchMulti, squadF1Multi } from "../../metrics/squad.js";
 import { corpusTer, sentenceTer } from "../../metrics/ter.js";
+import { ProviderError } from "../../models/types.js";
 import { alignColumns, fmtCI, fmtInt, fmtNum, printable } from "../../report/format.js";
 import type { AggregateValue } from "../../store/types.js";
 import { didYouMean, UserError, type Where } from "../../util/errors.js";
-import { intOption, printJson, storeFrom, withStoreOption } from "../context.js";
+import {
+  intOption,
+  printJson,
+  type SchedulerFlags,
+  schedulerOptionsFrom,
+  storeFrom,
+  withSchedulerOptions,
+  withStoreOption,
+} from "../context.js";
 import { createProgress, progressMode } from "../progress.js";
 import {
   BERTSCORE,
@@ -38,7 +47,7 @@ import { type ScoreItem, storedRunItems } from "./score_run.js";
 
 const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
 
-interface ScoreOptions {
+interface ScoreOptions extends SchedulerFlags {
   run?: string;
   filter?: string;
   store?: string;
@@ -102,6 +111,7 @@ export function register(program: Command): void {
       }
     });
   withStoreOption(cmd);
+  withSchedulerOptions(cmd);
 }
 
 // --- metrics and options ----------------------------------------------------------------------------
@@ -254,9 +264,16 @@ async function scoreItems(source: ItemSource, input: AsyncIterable<Item>, opts: 
     items = all;
     const progress = createProgress(progressMode(!!opts.json));
     try {
-      bertValues = await bertScoreValues(bert, all, (done, total) =>
+      bertValues = await bertScoreValues(bert, schedulerOptionsFrom(opts), all, (done, total) =>
         progress.update({ ...EMBED_PROGRESS, done, total }),
       );
+    } catch (e) {
+      if (e instanceof ProviderError)
+        throw new UserError(`embeddings request failed: ${e.message}`, {
+          field: "--params bertscore.endpoint",
+          expected: "a running embeddings server (--max-retries and --timeout set how long to wait)",
+        });
+      throw e;
     } finally {
       progress.stop();
     }

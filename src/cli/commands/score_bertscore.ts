@@ -1,16 +1,21 @@
 /**
- * BERTScore in `assay score`: the embeddings come from a server (see models/token_embeddings.ts), so
- * this metric needs every item before it scores any (bert-score's IDF is over all the references).
+ * BERTScore in `assay score`: token embeddings come from a server (models/token_embeddings.ts) through
+ * the scheduler, so this metric needs every item before it scores any (bert-score's IDF is over all the
+ * references). Embeddings are not cached: a text's vectors are far larger than the text.
  */
-import { type BertScore, bertScoreCorpus } from "../../metrics/bertscore.js";
+import { Scheduler, type SchedulerOptions } from "../../engine/scheduler.js";
+import { type BertScore, bertScoreCorpus, type EmbeddedText } from "../../metrics/bertscore.js";
 import type { MetricDef } from "../../metrics/registry.js";
 import { OptionReader, type Options } from "../../metrics/registry_text.js";
-import { createTokenEmbedder, embedAll, type TokenEmbedder } from "../../models/token_embeddings.js";
+import { createTokenEmbeddingsProvider, TOKEN_EMBEDDINGS_SPEC_HELP } from "../../models/token_embeddings.js";
+import type { ModelProvider } from "../../models/types.js";
 import { UserError, type Where } from "../../util/errors.js";
 
 export const BERTSCORE = "bertscore";
-export const BERTSCORE_OPTIONS = ["endpoint", "idf", "baseline", "batch_size"] as const;
+export const BERTSCORE_OPTIONS = ["endpoint", "idf", "baseline"] as const;
 const PARTS = ["precision", "recall", "f1"] as const;
+/** Texts handed to the scheduler at once; progress is reported after each chunk. */
+const CHUNK = 256;
 
 /** The three reported metrics, each a mean over items with its standard error. */
 export const BERTSCORE_DEFS: MetricDef[] = PARTS.map((p) => ({
@@ -21,17 +26,15 @@ export const BERTSCORE_DEFS: MetricDef[] = PARTS.map((p) => ({
 }));
 
 export interface BertScoreSetup {
-  embedder: TokenEmbedder;
+  provider: ModelProvider;
   idf: boolean;
   baseline?: BertScore;
-  batchSize: number;
 }
 
-/** Checks the metric's options (before any input is read) and builds its embedder. */
+/** Checks the metric's options (before any input is read) and builds its embeddings provider. */
 export function bertScoreSetup(options: Options, where: Where): BertScoreSetup {
   const r = new OptionReader(BERTSCORE, options, where, BERTSCORE_OPTIONS);
-  const expected = "tei:<url> or llama-server:<url>, e.g. tei:http://127.0.0.1:8080";
-  const endpoint = r.string("endpoint", expected);
+  const endpoint = r.string("endpoint", `${TOKEN_EMBEDDINGS_SPEC_HELP}, e.g. tei:http://127.0.0.1:8080`);
   if (endpoint === undefined)
     throw new UserError(`metric '${BERTSCORE}' needs an embeddings endpoint`, {
       ...where,
@@ -39,24 +42,45 @@ export function bertScoreSetup(options: Options, where: Where): BertScoreSetup {
     });
   const baseline = r.numbers("baseline", 3, "[precision, recall, f1] of the model's rescale baseline");
   return {
-    embedder: createTokenEmbedder(endpoint, `${where.field ?? "--params"} bertscore.endpoint`),
+    provider: createTokenEmbeddingsProvider(endpoint, `${where.field ?? "--params"} bertscore.endpoint`),
     idf: r.bool("idf") ?? false,
     baseline: baseline && { precision: baseline[0], recall: baseline[1], f1: baseline[2] },
-    batchSize: r.int("batch_size", 1) ?? 32,
   };
+}
+
+/** Each distinct text embedded once through the scheduler, in input order. */
+async function embedAll(
+  scheduler: Scheduler,
+  texts: readonly string[],
+  onProgress: (done: number, total: number) => void,
+): Promise<EmbeddedText[]> {
+  const distinct = [...new Set(texts)];
+  const byText = new Map<string, EmbeddedText>();
+  for (let start = 0; start < distinct.length; start += CHUNK) {
+    const chunk = distinct.slice(start, start + CHUNK);
+    const served = await scheduler.serveAll(chunk.map((text) => ({ kind: "token_embeddings", text })));
+    for (let i = 0; i < chunk.length; i++) {
+      const r = served[i].response;
+      if (r.kind === "token_embeddings") byText.set(chunk[i], r);
+    }
+    onProgress(start + chunk.length, distinct.length);
+  }
+  return texts.map((t) => byText.get(t)!);
 }
 
 /** Each item's BERTScore against its references, as named metric values. */
 export async function bertScoreValues(
   setup: BertScoreSetup,
+  scheduling: Partial<SchedulerOptions>,
   items: readonly { prediction: string; references: readonly string[] }[],
-  onProgress?: (done: number, total: number) => void,
+  onProgress: (done: number, total: number) => void = () => {},
 ): Promise<Record<string, number>[]> {
+  const scheduler = new Scheduler(setup.provider, null, scheduling);
   const texts = items.flatMap((it) => [it.prediction, ...it.references]);
-  const embedded = await embedAll(setup.embedder, texts, setup.batchSize, onProgress);
+  const embedded = await embedAll(scheduler, texts, onProgress);
   let at = 0;
-  const cands = [];
-  const refs = [];
+  const cands: EmbeddedText[] = [];
+  const refs: EmbeddedText[][] = [];
   for (const it of items) {
     cands.push(embedded[at++]);
     refs.push(embedded.slice(at, at + it.references.length));

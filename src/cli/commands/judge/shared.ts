@@ -13,16 +13,21 @@ import { type ModelProvider, ProviderError } from "../../../models/types.js";
 import { alignColumns, fmtNum } from "../../../report/format.js";
 import type { Store } from "../../../store/types.js";
 import { UserError } from "../../../util/errors.js";
-import { cacheDirFor, intOption, storeFrom, withSchedulerOptions, withStoreOption } from "../../context.js";
+import {
+  cacheDirFor,
+  intOption,
+  type SchedulerFlags,
+  schedulerOptionsFrom,
+  storeFrom,
+  withSchedulerOptions,
+  withStoreOption,
+} from "../../context.js";
 import { EXIT_ERROR } from "../../exit.js";
 
-export interface CommonOptions {
+export interface CommonOptions extends SchedulerFlags {
   judge: string[];
   parseRetries: number;
   judgeMaxTokens: number;
-  concurrency: number;
-  timeout: number;
-  maxRetries: number;
   seed: number;
   outputDir?: string;
   json?: boolean;
@@ -63,11 +68,7 @@ export class Models {
     if (s) return s;
     const p = await createProvider(spec, { cacheDir: cacheDirFor(this.store) });
     this.providers.set(spec, p);
-    s = new Scheduler(p, this.store, {
-      concurrency: this.opts.concurrency,
-      timeoutMs: this.opts.timeout * 1000,
-      maxRetries: this.opts.maxRetries,
-    });
+    s = new Scheduler(p, this.store, schedulerOptionsFrom(this.opts));
     this.schedulers.set(spec, s);
     return s;
   }

@@ -63,7 +63,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("score")
     .description(
-      "score predictions against references with text metrics (BLEU, chrF, TER, ROUGE, SQuAD, ...)",
+      "score predictions against references with text metrics (BLEU, chrF, TER, ROUGE, SQuAD, BERTScore, ...)",
     )
     .argument(
       "[predictions]",
@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .option("--filter <name>", "with --run: the filter whose output is scored (default: the task's first)")
     .option(
       "--metric <name>",
-      "metric to compute, repeatable ('rouge' = rouge1, rouge2, rougeL, rougeLsum)",
+      "metric to compute, repeatable ('rouge' = rouge1, rouge2, rougeL, rougeLsum; 'bertscore' needs an endpoint in --params)",
       (v: string, acc: string[]) => [...acc, v],
       [],
     )

@@ -15,6 +15,7 @@ import { scoreSampleAsync, serveDoc } from "../tasks/output_types.js";
 import type { Task } from "../tasks/task.js";
 import { UserError } from "../util/errors.js";
 import { RunAggregator } from "./aggregate.js";
+import { EmbeddingScorer } from "./embedding_scores.js";
 import { LatencyHistogram } from "./latency.js";
 import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 import { WriteBatcher } from "./write_batcher.js";
@@ -154,6 +155,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
   const latency = LatencyHistogram.from(stats.latencyHistogram);
   const writes = new WriteBatcher(store, { background: true });
   const scheduler = new Scheduler(provider, store, opts.scheduler, latency, writes);
+  const embedding = EmbeddingScorer.for(task, configs, opts.scheduler ?? {});
   const started = performance.now();
   const costOf = opts.costOf ?? (() => 0);
 
@@ -180,6 +182,7 @@ export async function runTask(opts: RunTaskOptions): Promise<RunRecord> {
       configs,
       filters,
     );
+    if (embedding && filtered) Object.assign(scores, await embedding.score(task, doc, filtered));
     let inputTokens = 0;
     let outputTokens = 0;
     let latencyMs = 0;

@@ -4,7 +4,15 @@
  */
 import type { MetricConfig, OutputType } from "../tasks/config.js";
 import { didYouMean, UserError, type Where } from "../util/errors.js";
-import { TEXT_METRICS } from "./registry_text.js";
+import type { BertScore } from "./bertscore.js";
+import { EMBEDDING_METRICS, TEXT_METRICS } from "./registry_text.js";
+
+/** What an embedding metric needs: the server (`tei:<url>` / `llama-server:<url>`) and the part kept. */
+export interface EmbeddingMetricSpec {
+  endpoint: string;
+  part: keyof BertScore;
+  baseline?: BertScore;
+}
 
 /** Per-sample value: a number (mean metrics) or a vector of sufficient statistics (corpus metrics). */
 export type SampleValue = number | number[];
@@ -30,6 +38,11 @@ export interface MetricDef {
   ) => (prediction: string, references: string[]) => SampleValue;
   /** Option names `generation` accepts (beyond metric, aggregation, higher_is_better). */
   options?: readonly string[];
+  /**
+   * Embedding metrics (BERTScore): checks the options and says which server embeds the sample's output
+   * and references and which score to keep. The engine makes the requests; metrics/bertscore scores.
+   */
+  embedding?: (options: Record<string, unknown>, where?: Where) => EmbeddingMetricSpec;
   /** sacreBLEU-style signature of the metric's options (BLEU, chrF, TER). */
   signature?: (options: Record<string, unknown>, nrefs: number | "var", where?: Where) => string;
 }
@@ -68,6 +81,8 @@ registerMetric({
 });
 // bleu, chrf, ter, rouge*, squad_*, f1, edit_similarity, exact_match, ...
 for (const def of TEXT_METRICS) registerMetric(def);
+// bertscore_precision, bertscore_recall, bertscore_f1
+for (const def of EMBEDDING_METRICS) registerMetric(def);
 // Per-sample [loglikelihood, 1]: exp(-mean ll).
 registerMetric({
   name: "perplexity",
@@ -106,12 +121,13 @@ export function metricOptions(m: MetricConfig): Record<string, unknown> {
 }
 
 /**
- * Checks a metric_list entry at task load: the name, and (for generation metrics) its options by
- * building the scorer once. Returns the definition.
+ * Checks a metric_list entry at task load: the name, and (for generation and embedding metrics) its
+ * options, by building the scorer or reading the spec once. Returns the definition.
  */
 export function validateMetricConfig(m: MetricConfig, where: Where = {}): MetricDef {
   const def = getMetric(m.metric, where);
   def.generation?.(metricOptions(m), { field: "metric_list", ...where });
+  def.embedding?.(metricOptions(m), { field: "metric_list", ...where });
   return def;
 }
 

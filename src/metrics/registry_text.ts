@@ -16,7 +16,7 @@ import { type ChrfOptions, chrfFromStats, chrfSegmentStats, chrfSignature } from
 import { editSimilarity } from "./edit_distance.js";
 import { type ExactMatchOptions, exactMatchScorer } from "./exact_match.js";
 // Type-only: the registry imports this module, so a value import back would be a cycle.
-import type { MetricDef, SampleValue } from "./registry.js";
+import type { EmbeddingMetricSpec, MetricDef, SampleValue } from "./registry.js";
 import { type RougeType, rougeScoreMulti } from "./rouge.js";
 import { squadExactMatchMulti, squadF1Multi } from "./squad.js";
 import { type TerOptions, terFromStats, terSegmentStats, terSignature } from "./ter.js";
@@ -429,3 +429,55 @@ export const TEXT_METRICS: MetricDef[] = [
     generation: (options, where = DEFAULT_WHERE) => exactMatchScorer(exactMatchOptions(options, where)),
   },
 ];
+
+// --- BERTScore ---------------------------------------------------------------------------------------
+
+export const BERTSCORE_PARTS = ["precision", "recall", "f1"] as const;
+const BERTSCORE_ENDPOINT_HELP = "tei:<url> or llama-server:<url>, e.g. tei:http://127.0.0.1:8080";
+
+/**
+ * BERTScore's options: `endpoint` (required), `baseline` [P, R, F] for rescaling, and `idf` where the
+ * caller has every reference up front (`assay score`; a run scores one sample at a time).
+ */
+export function bertScoreOptions(
+  metric: string,
+  options: Options,
+  where: Where,
+  withIdf: boolean,
+): { endpoint: string; baseline?: { precision: number; recall: number; f1: number }; idf: boolean } {
+  const r = new OptionReader(
+    metric,
+    options,
+    where,
+    withIdf ? ["endpoint", "baseline", "idf"] : ["endpoint", "baseline"],
+  );
+  const endpoint = r.string("endpoint", BERTSCORE_ENDPOINT_HELP);
+  if (endpoint === undefined)
+    throw new UserError(`metric '${metric}' needs an embeddings endpoint`, {
+      ...where,
+      expected: `an "endpoint" option: ${BERTSCORE_ENDPOINT_HELP}`,
+    });
+  const b = r.numbers("baseline", 3, "[precision, recall, f1] of the model's rescale baseline");
+  return {
+    endpoint,
+    baseline: b && { precision: b[0], recall: b[1], f1: b[2] },
+    idf: withIdf ? (r.bool("idf") ?? false) : false,
+  };
+}
+
+/**
+ * bertscore_precision / _recall / _f1 for a task's metric_list: per sample, the output after each filter
+ * against the doc's references (the best over several, as bert-score), special tokens weighed 0, no IDF
+ * (it needs every reference up front: `assay score --run <run> --metric bertscore` has it).
+ */
+export const EMBEDDING_METRICS: MetricDef[] = BERTSCORE_PARTS.map((part) => ({
+  name: `bertscore_${part}`,
+  higherIsBetter: true,
+  aggregation: "mean",
+  outputTypes: gen,
+  options: ["endpoint", "baseline"],
+  embedding: (options, where = DEFAULT_WHERE): EmbeddingMetricSpec => {
+    const { endpoint, baseline } = bertScoreOptions(`bertscore_${part}`, options, where, false);
+    return { endpoint, part, ...(baseline ? { baseline } : {}) };
+  },
+}));

@@ -19,7 +19,7 @@ import {
 
 const PROTOCOLS = ["tei", "llama-server"] as const;
 type Protocol = (typeof PROTOCOLS)[number];
-export const TOKEN_EMBEDDINGS_SPEC_HELP =
+const TOKEN_EMBEDDINGS_SPEC_HELP =
   "tei:<url> (text-embeddings-inference) or llama-server:<url> (llama.cpp, --pooling none)";
 
 type Post = (path: string, body: unknown, signal: AbortSignal) => Promise<unknown>;

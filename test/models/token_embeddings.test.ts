@@ -238,3 +238,83 @@ describe("assay score --metric bertscore", () => {
     expectClearError(await score({ endpiont: down }), "unknown option 'endpiont'", "endpoint");
   });
 });
+
+describe("bertscore_* in a task's metric_list", () => {
+  function writeTask(metricList: string): string {
+    const data = Array.from({ length: 12 }, (_, i) => ({
+      q: `the ${["cat", "dog", "owl"][i % 3]} sat on the`,
+      a: `mat number ${i % 4} today`,
+    }));
+    writeFileSync(path.join(dir, "bs_data.jsonl"), `${data.map((d) => JSON.stringify(d)).join("\n")}\n`);
+    writeFileSync(
+      path.join(dir, "bs_corpus.txt"),
+      data
+        .map((d) => `${d.q} ${d.a}`)
+        .join("\n")
+        .repeat(3),
+    );
+    const file = path.join(dir, `bs_${metricList.length}.yaml`);
+    writeFileSync(
+      file,
+      "task: bs\ndataset_path: bs_data.jsonl\ndoc_to_text: q\ndoc_to_target: a\noutput_type: generate_until\n" +
+        `generation_kwargs: {until: ["\\n"], max_gen_toks: 12}\nmetric_list:\n${metricList}`,
+    );
+    return file;
+  }
+
+  it("scores each sample through the server; the run's means equal assay score --run over its outputs", async () => {
+    const store = path.join(dir, "bs.db");
+    const endpoint = `tei:${server.url}`;
+    const task = writeTask(
+      `  - metric: bertscore_f1\n    endpoint: ${endpoint}\n  - metric: bertscore_precision\n    endpoint: ${endpoint}\n  - metric: exact_match\n`,
+    );
+    const corpus = `ngram:${path.join(dir, "bs_corpus.txt")}`;
+    const run = await runCli(["run", task, "-m", corpus, "--store", store, "--json"]);
+    expect(run.stderr).toBe("");
+    const [rec] = JSON.parse(run.stdout).runs;
+    const f1 = rec.aggregates["bertscore_f1,none"];
+    expect(f1.value).toBeGreaterThan(0);
+    expect(f1.value).toBeLessThanOrEqual(1);
+    expect(f1.stderr).toBeGreaterThan(0);
+    const params = JSON.stringify({ bertscore: { endpoint } });
+    const again = await runCli([
+      "score",
+      "--run",
+      rec.id,
+      "--store",
+      store,
+      "--metric",
+      "bertscore",
+      "--params",
+      params,
+      "--json",
+    ]);
+    expect(again.stderr).toBe("");
+    const m = JSON.parse(again.stdout).metrics;
+    expect(m.bertscore_f1.value).toBeCloseTo(f1.value, 12);
+    expect(m.bertscore_precision.value).toBeCloseTo(rec.aggregates["bertscore_precision,none"].value, 12);
+  });
+
+  it("checks the options when the task loads: an endpoint is needed, IDF is for assay score", async () => {
+    const corpus = `ngram:${path.join(dir, "bs_corpus.txt")}`;
+    const store = path.join(dir, "bs_bad.db");
+    const missing = await runCli([
+      "run",
+      writeTask("  - metric: bertscore_f1\n"),
+      "-m",
+      corpus,
+      "--store",
+      store,
+    ]);
+    expectClearError(missing, "metric 'bertscore_f1' needs an embeddings endpoint");
+    const idf = await runCli([
+      "run",
+      writeTask("  - metric: bertscore_recall\n    endpoint: tei:http://127.0.0.1:9\n    idf: true\n"),
+      "-m",
+      corpus,
+      "--store",
+      store,
+    ]);
+    expectClearError(idf, "unknown option 'idf'", "one of: endpoint, baseline");
+  });
+});

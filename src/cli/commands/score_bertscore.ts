@@ -6,14 +6,14 @@
 import { Scheduler, type SchedulerOptions } from "../../engine/scheduler.js";
 import { type BertScore, bertScoreCorpus, type EmbeddedText } from "../../metrics/bertscore.js";
 import type { MetricDef } from "../../metrics/registry.js";
-import { OptionReader, type Options } from "../../metrics/registry_text.js";
-import { createTokenEmbeddingsProvider, TOKEN_EMBEDDINGS_SPEC_HELP } from "../../models/token_embeddings.js";
+import { BERTSCORE_PARTS, bertScoreOptions, type Options } from "../../metrics/registry_text.js";
+import { createTokenEmbeddingsProvider } from "../../models/token_embeddings.js";
 import type { ModelProvider } from "../../models/types.js";
-import { UserError, type Where } from "../../util/errors.js";
+import type { Where } from "../../util/errors.js";
 
 export const BERTSCORE = "bertscore";
 export const BERTSCORE_OPTIONS = ["endpoint", "idf", "baseline"] as const;
-const PARTS = ["precision", "recall", "f1"] as const;
+const PARTS = BERTSCORE_PARTS;
 /** Texts handed to the scheduler at once; progress is reported after each chunk. */
 const CHUNK = 256;
 
@@ -33,18 +33,11 @@ export interface BertScoreSetup {
 
 /** Checks the metric's options (before any input is read) and builds its embeddings provider. */
 export function bertScoreSetup(options: Options, where: Where): BertScoreSetup {
-  const r = new OptionReader(BERTSCORE, options, where, BERTSCORE_OPTIONS);
-  const endpoint = r.string("endpoint", `${TOKEN_EMBEDDINGS_SPEC_HELP}, e.g. tei:http://127.0.0.1:8080`);
-  if (endpoint === undefined)
-    throw new UserError(`metric '${BERTSCORE}' needs an embeddings endpoint`, {
-      ...where,
-      expected: `--params '{"bertscore":{"endpoint":"tei:http://127.0.0.1:8080"}}'`,
-    });
-  const baseline = r.numbers("baseline", 3, "[precision, recall, f1] of the model's rescale baseline");
+  const { endpoint, idf, baseline } = bertScoreOptions(BERTSCORE, options, where, true);
   return {
     provider: createTokenEmbeddingsProvider(endpoint, `${where.field ?? "--params"} bertscore.endpoint`),
-    idf: r.bool("idf") ?? false,
-    baseline: baseline && { precision: baseline[0], recall: baseline[1], f1: baseline[2] },
+    idf,
+    baseline,
   };
 }
 

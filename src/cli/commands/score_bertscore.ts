@@ -5,7 +5,7 @@
  */
 import { Scheduler, type SchedulerOptions } from "../../engine/scheduler.js";
 import { type BertScore, bertScoreCorpus, type EmbeddedText } from "../../metrics/bertscore.js";
-import type { MetricDef } from "../../metrics/registry.js";
+import { getMetric, type MetricDef } from "../../metrics/registry.js";
 import { BERTSCORE_PARTS, bertScoreOptions, type Options } from "../../metrics/registry_text.js";
 import { createTokenEmbeddingsProvider } from "../../models/token_embeddings.js";
 import type { ModelProvider } from "../../models/types.js";
@@ -13,17 +13,11 @@ import type { Where } from "../../util/errors.js";
 
 export const BERTSCORE = "bertscore";
 export const BERTSCORE_OPTIONS = ["endpoint", "idf", "baseline"] as const;
-const PARTS = BERTSCORE_PARTS;
 /** Texts handed to the scheduler at once; progress is reported after each chunk. */
 const CHUNK = 256;
 
-/** The three reported metrics, each a mean over items with its standard error. */
-export const BERTSCORE_DEFS: MetricDef[] = PARTS.map((p) => ({
-  name: `${BERTSCORE}_${p}`,
-  higherIsBetter: true,
-  aggregation: "mean",
-  outputTypes: ["generate_until"],
-}));
+/** The three reported metrics (the registry's bertscore_*), each a mean over items with its stderr. */
+export const BERTSCORE_DEFS: MetricDef[] = BERTSCORE_PARTS.map((p) => getMetric(`${BERTSCORE}_${p}`));
 
 export interface BertScoreSetup {
   provider: ModelProvider;
@@ -80,6 +74,6 @@ export async function bertScoreValues(
     at += it.references.length;
   }
   return bertScoreCorpus(cands, refs, { idf: setup.idf, baseline: setup.baseline }).map((s) =>
-    Object.fromEntries(PARTS.map((p) => [`${BERTSCORE}_${p}`, s[p]])),
+    Object.fromEntries(BERTSCORE_PARTS.map((p) => [`${BERTSCORE}_${p}`, s[p]])),
   );
 }

@@ -8,6 +8,8 @@
  * Precisions are exact rationals until a smoothing method turns them into floats, following Python's
  * `Fraction`/`int`/`float` arithmetic, so results agree with NLTK to the last bit or so.
  */
+
+import { ngramCounts, sortedNgramKeys } from "./ngram_keys.js";
 import { pyLower, pySplit } from "./pystr.js";
 import { fsum, ratioToNumber } from "./pytext.js";
 
@@ -148,28 +150,6 @@ function encode(references: readonly (readonly string[])[], hypothesis: readonly
   const hyp = enc(hypothesis);
   const refs = references.map(enc);
   return { refs, hyp, base: Math.max(ids.size, 2) };
-}
-
-function ngramCounts(ids: Int32Array, n: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= ids.length; i++) {
-    const key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** Sorted numeric n-gram keys, or null when base^n could exceed 2^53 and keys would collide. */
-function sortedNgramKeys(ids: Int32Array, n: number, base: number): Float64Array | null {
-  if (n * Math.log2(base) >= 52) return null;
-  const len = Math.max(0, ids.length - n + 1);
-  const out = new Float64Array(len);
-  for (let i = 0; i < len; i++) {
-    let k = 0;
-    for (let j = 0; j < n; j++) k = k * base + ids[i + j];
-    out[i] = k;
-  }
-  return out.sort();
 }
 
 /** NLTK `modified_precision` as (numerator, denominator), denominator = max(1, hypothesis n-grams). */

@@ -2,6 +2,8 @@
  * ROUGE as computed by Google's rouge-score 0.1.2 (`RougeScorer(...).score` / `score_multi`) with its
  * default tokenizer: lowercase, keep only [a-z0-9] runs, optionally Porter-stem tokens longer than 3.
  */
+
+import { ngramCounts, sortedNgramKeys } from "./ngram_keys.js";
 import { porterStem } from "./porter.js";
 
 export interface RougeScore {
@@ -54,28 +56,6 @@ class Vocab {
   get size(): number {
     return this.ids.size;
   }
-}
-
-function ngramCounts(ids: Int32Array, n: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= ids.length; i++) {
-    const key = Array.prototype.join.call(ids.subarray(i, i + n), ",");
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** Sorted numeric n-gram keys, or null when base^n could exceed 2^53 and keys would collide. */
-function sortedNgramKeys(ids: Int32Array, n: number, base: number): Float64Array | null {
-  if (n * Math.log2(Math.max(base, 2)) >= 52) return null;
-  const len = Math.max(0, ids.length - n + 1);
-  const out = new Float64Array(len);
-  for (let i = 0; i < len; i++) {
-    let k = 0;
-    for (let j = 0; j < n; j++) k = k * base + ids[i + j];
-    out[i] = k;
-  }
-  return out.sort();
 }
 
 /** Clipped n-gram overlap sum(min(target count, prediction count)). */

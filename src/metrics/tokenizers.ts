@@ -29,7 +29,8 @@ function unescape13a(line: string): string {
   if (line.includes("<skipped>")) line = line.replaceAll("<skipped>", "");
   if (line.includes("\n")) line = line.replaceAll("-\n", "").replaceAll("\n", " ");
   if (line.includes("&")) {
-    // Order matters: "&amp;lt;" becomes "&lt;", then "<", as in sacreBLEU.
+    // Order matters: "&amp;lt;" becomes "&lt;", then "<", as in sacreBLEU. TER has the same chain; a
+    // helper shared with it made warm corpus BLEU ~40% slower (V8 optimized spans13a differently).
     line = line
       .replaceAll("&quot;", '"')
       .replaceAll("&amp;", "&")

@@ -16,9 +16,10 @@ import path from "node:path";
 import { didYouMean, UserError } from "../../util/errors.js";
 import type { ModelProvider, ProviderResult, Request, RequestKind, TokenScore } from "../types.js";
 import { ProviderError } from "../types.js";
-import { Engine, type EngineInfo, type KvType, type LogitsMode, type ScoredToken } from "./engine.js";
+import { Engine, type EngineInfo, type KvType, type ScoredToken } from "./engine.js";
 import { type HfDownloadOptions, type HfRef, parseHfRef, resolveHfModel } from "./hf.js";
 import { type GpuOption, type Importer, loadNodeLlamaCpp } from "./loader.js";
+import type { LogitsMode } from "./logits.js";
 import { encodePair, makeDisjointWindow, rollingTokenWindows, scoringInput } from "./windows.js";
 
 export { INSTALL_COMMAND, INSTALL_MESSAGE, loadNodeLlamaCpp } from "./loader.js";
@@ -37,7 +38,7 @@ export interface LlamaCppOptions {
   /** Flash attention (spec `flash_attn=1`); default off: llama.cpp's CPU kernel works in f16. */
   flashAttention?: boolean;
   /**
-   * How scoring reads logits (spec `logits=target|full`, see engine's LogitsMode); default "target":
+   * How scoring reads logits (spec `logits=target|full`, see logits.ts's LogitsMode); default "target":
    * the target token's logit, the argmax and a max-shifted float32 normaliser, computed natively. "full"
    * reads the whole vocabulary and normalises in float64. Top-k scoring (scoreText) always reads in full.
    */

@@ -9,6 +9,7 @@
 import { request } from "undici";
 import { UserError } from "../util/errors.js";
 import { networkError } from "./http_errors.js";
+import { apiErrorMessage, parseRetryAfter } from "./openai.js";
 import {
   type ModelProvider,
   ProviderError,
@@ -55,7 +56,7 @@ export function createTokenEmbeddingsProvider(spec: string, field = "endpoint"):
   };
 }
 
-/** POSTs JSON; 429 and 5xx are retryable (the scheduler retries), other statuses are not. */
+/** POSTs JSON; 429 and 5xx are retryable (the scheduler retries, after Retry-After), other statuses are not. */
 async function postJson(provider: string, url: string, body: unknown, signal: AbortSignal): Promise<unknown> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -70,11 +71,15 @@ async function postJson(provider: string, url: string, body: unknown, signal: Ab
   }
   const text = await res.body.text();
   const status = res.statusCode;
-  if (status < 200 || status >= 300)
-    throw new ProviderError(`${provider} ${url}: HTTP ${status}: ${text.slice(0, 200)}`, {
-      retryable: status === 429 || status >= 500,
+  if (status < 200 || status >= 300) {
+    const retryable = status === 429 || status >= 500;
+    const h = res.headers;
+    throw new ProviderError(`${provider} ${url}: HTTP ${status}: ${apiErrorMessage(text)}`, {
+      retryable,
       status,
+      retryAfterMs: retryable ? parseRetryAfter(h["retry-after"], h["retry-after-ms"]) : undefined,
     });
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -13,6 +13,24 @@ import { generationReferences } from "../tasks/output_types.js";
 import type { Task } from "../tasks/task.js";
 import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 
+/**
+ * Embeds the texts of `texts` that `known` lacks (each distinct one once) through `scheduler`, adding
+ * them to `known`.
+ */
+export async function embedMissing(
+  scheduler: Scheduler,
+  texts: readonly string[],
+  known: Map<string, EmbeddedText>,
+): Promise<void> {
+  const missing = [...new Set(texts.filter((t) => !known.has(t)))];
+  if (missing.length === 0) return;
+  const served = await scheduler.serveAll(missing.map((text) => ({ kind: "token_embeddings", text })));
+  for (let i = 0; i < missing.length; i++) {
+    const r = served[i].response;
+    if (r.kind === "token_embeddings") known.set(missing[i], r);
+  }
+}
+
 interface Entry {
   metric: string;
   spec: EmbeddingMetricSpec;
@@ -49,12 +67,7 @@ export class EmbeddingScorer {
     const embed = async (scheduler: Scheduler, texts: string[]) => {
       let known = embeddings.get(scheduler);
       if (!known) embeddings.set(scheduler, (known = new Map()));
-      const missing = [...new Set(texts.filter((t) => !known.has(t)))];
-      const served = await scheduler.serveAll(missing.map((text) => ({ kind: "token_embeddings", text })));
-      missing.forEach((t, i) => {
-        const r = served[i].response;
-        if (r.kind === "token_embeddings") known.set(t, r);
-      });
+      await embedMissing(scheduler, texts, known);
       return texts.map((t) => known.get(t)!);
     };
     const scores: Record<string, number> = {};

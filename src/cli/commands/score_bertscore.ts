@@ -3,6 +3,7 @@
  * the scheduler, so this metric needs every item before it scores any (bert-score's IDF is over all the
  * references). Embeddings are not cached: a text's vectors are far larger than the text.
  */
+import { embedMissing } from "../../engine/embedding_scores.js";
 import { Scheduler, type SchedulerOptions } from "../../engine/scheduler.js";
 import { type BertScore, bertScoreCorpus, type EmbeddedText } from "../../metrics/bertscore.js";
 import { getMetric, type MetricDef } from "../../metrics/registry.js";
@@ -35,24 +36,19 @@ export function bertScoreSetup(options: Options, where: Where): BertScoreSetup {
   };
 }
 
-/** Each distinct text embedded once through the scheduler, in input order. */
+/** Each distinct text embedded once through the scheduler, in chunks (for progress), in input order. */
 async function embedAll(
   scheduler: Scheduler,
   texts: readonly string[],
   onProgress: (done: number, total: number) => void,
 ): Promise<EmbeddedText[]> {
   const distinct = [...new Set(texts)];
-  const byText = new Map<string, EmbeddedText>();
+  const known = new Map<string, EmbeddedText>();
   for (let start = 0; start < distinct.length; start += CHUNK) {
-    const chunk = distinct.slice(start, start + CHUNK);
-    const served = await scheduler.serveAll(chunk.map((text) => ({ kind: "token_embeddings", text })));
-    for (let i = 0; i < chunk.length; i++) {
-      const r = served[i].response;
-      if (r.kind === "token_embeddings") byText.set(chunk[i], r);
-    }
-    onProgress(start + chunk.length, distinct.length);
+    await embedMissing(scheduler, distinct.slice(start, start + CHUNK), known);
+    onProgress(Math.min(start + CHUNK, distinct.length), distinct.length);
   }
-  return texts.map((t) => byText.get(t)!);
+  return texts.map((t) => known.get(t)!);
 }
 
 /** Each item's BERTScore against its references, as named metric values. */

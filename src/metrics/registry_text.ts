@@ -5,6 +5,7 @@
  */
 import { pythonRegex } from "../tasks/jinja.js";
 import { didYouMean, UserError, type Where } from "../util/errors.js";
+import type { BertScore } from "./bertscore.js";
 import {
   type BleuOptions,
   type BleuSmoothMethod,
@@ -433,6 +434,9 @@ export const TEXT_METRICS: MetricDef[] = [
 // --- BERTScore ---------------------------------------------------------------------------------------
 
 export const BERTSCORE_PARTS = ["precision", "recall", "f1"] as const;
+/** BERTScore's options in a run's metric_list; `assay score`, which has every reference first, adds `idf`. */
+const BERTSCORE_RUN_OPTIONS = ["endpoint", "baseline"] as const;
+export const BERTSCORE_OPTIONS = [...BERTSCORE_RUN_OPTIONS, "idf"] as const;
 const BERTSCORE_ENDPOINT_HELP = "tei:<url> or llama-server:<url>, e.g. tei:http://127.0.0.1:8080";
 
 /**
@@ -444,13 +448,8 @@ export function bertScoreOptions(
   options: Options,
   where: Where,
   withIdf: boolean,
-): { endpoint: string; baseline?: { precision: number; recall: number; f1: number }; idf: boolean } {
-  const r = new OptionReader(
-    metric,
-    options,
-    where,
-    withIdf ? ["endpoint", "baseline", "idf"] : ["endpoint", "baseline"],
-  );
+): { endpoint: string; baseline?: BertScore; idf: boolean } {
+  const r = new OptionReader(metric, options, where, withIdf ? BERTSCORE_OPTIONS : BERTSCORE_RUN_OPTIONS);
   const endpoint = r.string("endpoint", BERTSCORE_ENDPOINT_HELP);
   if (endpoint === undefined)
     throw new UserError(`metric '${metric}' needs an embeddings endpoint`, {
@@ -475,7 +474,7 @@ export const EMBEDDING_METRICS: MetricDef[] = BERTSCORE_PARTS.map((part) => ({
   higherIsBetter: true,
   aggregation: "mean",
   outputTypes: gen,
-  options: ["endpoint", "baseline"],
+  options: BERTSCORE_RUN_OPTIONS,
   embedding: (options, where = DEFAULT_WHERE): EmbeddingMetricSpec => {
     const { endpoint, baseline } = bertScoreOptions(`bertscore_${part}`, options, where, false);
     return { endpoint, part, ...(baseline ? { baseline } : {}) };

@@ -12,6 +12,7 @@ import { corpusChrf, sentenceChrf } from "../../metrics/chrf.js";
 import { type NltkSmoothing, nltkCorpusBleu, nltkTokenize } from "../../metrics/nltk_bleu.js";
 import { getMetric, type MetricDef, metricNames, type SampleValue } from "../../metrics/registry.js";
 import {
+  BERTSCORE_OPTIONS,
   bleuOptions,
   chrfOptions,
   OptionReader,
@@ -36,13 +37,7 @@ import {
   withStoreOption,
 } from "../context.js";
 import { createProgress, progressMode } from "../progress.js";
-import {
-  BERTSCORE,
-  BERTSCORE_DEFS,
-  BERTSCORE_OPTIONS,
-  bertScoreSetup,
-  bertScoreValues,
-} from "./score_bertscore.js";
+import { BERTSCORE, BERTSCORE_DEFS, bertScoreSetup, bertScoreValues } from "./score_bertscore.js";
 import { type ScoreItem, storedRunItems } from "./score_run.js";
 
 const ROUGE_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
@@ -194,9 +189,7 @@ const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(
 
 // --- predictions file -------------------------------------------------------------------------------
 
-type Item = ScoreItem;
-
-function readItem(rec: JsonlRecord, file: string): Item {
+function readItem(rec: JsonlRecord, file: string): ScoreItem {
   const where = { file, line: rec.line };
   const v = rec.value;
   if (typeof v.prediction !== "string")
@@ -238,7 +231,11 @@ interface Scored {
 /** Where the items came from: a predictions file, or a stored run (its filter known after the first item). */
 type ItemSource = { file: string } | { run: string; filter: () => string | undefined };
 
-async function scoreItems(source: ItemSource, input: AsyncIterable<Item>, opts: ScoreOptions): Promise<void> {
+async function scoreItems(
+  source: ItemSource,
+  input: AsyncIterable<ScoreItem>,
+  opts: ScoreOptions,
+): Promise<void> {
   const names = resolveMetrics(opts.metric);
   const perMetric = optionsPerMetric(names, opts.params);
   const where: Where = { field: "--params" };
@@ -256,10 +253,10 @@ async function scoreItems(source: ItemSource, input: AsyncIterable<Item>, opts: 
   const refCounts = new Set<number>();
 
   // BERTScore needs every item first (one batch of embedding requests, IDF over all references).
-  let items: AsyncIterable<Item> | Item[] = input;
+  let items: AsyncIterable<ScoreItem> | ScoreItem[] = input;
   let bertValues: Record<string, number>[] = [];
   if (bert) {
-    const all: Item[] = [];
+    const all: ScoreItem[] = [];
     for await (const item of items) all.push(item);
     items = all;
     const progress = createProgress(progressMode(!!opts.json));
@@ -338,7 +335,7 @@ const EMBED_PROGRESS = {
   retries: 0,
 };
 
-async function* readItems(file: string): AsyncIterable<Item> {
+async function* readItems(file: string): AsyncIterable<ScoreItem> {
   for await (const rec of readJsonl(file)) yield readItem(rec, file);
 }
 

@@ -8,12 +8,12 @@ import { Scheduler, type SchedulerOptions } from "../../engine/scheduler.js";
 import { type BertScore, bertScoreCorpus, type EmbeddedText } from "../../metrics/bertscore.js";
 import { getMetric, type MetricDef } from "../../metrics/registry.js";
 import { BERTSCORE_PARTS, bertScoreOptions, type Options } from "../../metrics/registry_text.js";
+
 import { createTokenEmbeddingsProvider } from "../../models/token_embeddings.js";
 import type { ModelProvider } from "../../models/types.js";
 import type { Where } from "../../util/errors.js";
 
 export const BERTSCORE = "bertscore";
-export const BERTSCORE_OPTIONS = ["endpoint", "idf", "baseline"] as const;
 /** Texts handed to the scheduler at once; progress is reported after each chunk. */
 const CHUNK = 256;
 

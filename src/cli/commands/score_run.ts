@@ -18,7 +18,6 @@ export interface ScoreItem {
 
 export interface StoredRunItems {
   run: RunRecord;
-  task: Task;
   /** The filter whose first output is scored, once known (after the first item). */
   filter(): string | undefined;
   items: AsyncIterable<ScoreItem>;
@@ -54,5 +53,5 @@ export async function storedRunItems(store: Store, id: string, filter?: string):
       };
     }
   }
-  return { run, task, filter: () => chosen, items: items() };
+  return { run, filter: () => chosen, items: items() };
 }

@@ -273,6 +273,9 @@ function needRefs(metric: string, references: string[]): void {
 const gen: MetricDef["outputTypes"] = ["generate_until"];
 const DEFAULT_WHERE: Where = { field: "metric_list" };
 
+/** The ROUGE metrics a task (or `assay score --metric rouge`) can name. */
+export const ROUGE_METRICS = ["rouge1", "rouge2", "rougeL", "rougeLsum"] as const;
+
 /** Everything in this file, registered by registry.ts. */
 export const TEXT_METRICS: MetricDef[] = [
   {
@@ -366,7 +369,7 @@ export const TEXT_METRICS: MetricDef[] = [
     signature: (options, nrefs, where = DEFAULT_WHERE) =>
       chrfSignature(chrfOptions("chrf_sentence", options, where), nrefs),
   },
-  ...(["rouge1", "rouge2", "rougeL", "rougeLsum"] as const).map(
+  ...ROUGE_METRICS.map(
     (type: RougeType): MetricDef => ({
       name: type,
       higherIsBetter: true,

@@ -159,15 +159,18 @@ export function idfTable<T>(documents: readonly (readonly T[])[]): IdfTable<T> {
   return { idf, unseen: Math.log(m + 1) };
 }
 
-/** Per-token weights from an IDF table; special tokens (e.g. [CLS], [SEP]) get 0 as in bert-score. */
-export function idfWeights(
-  tokens: readonly string[],
-  table: IdfTable,
-  specialTokens: ReadonlySet<string> = new Set(),
+/**
+ * Per-token weights: the token's IDF from `table` (1 for every token without one); special tokens
+ * (e.g. [CLS], [SEP]) get 0 as in bert-score.
+ */
+export function idfWeights<T>(
+  tokens: readonly T[],
+  table: IdfTable<T> | undefined,
+  specialTokens: ReadonlySet<T> = new Set(),
 ): Float64Array {
   const out = new Float64Array(tokens.length);
   for (let i = 0; i < tokens.length; i++)
-    out[i] = specialTokens.has(tokens[i]) ? 0 : (table.idf.get(tokens[i]) ?? table.unseen);
+    out[i] = specialTokens.has(tokens[i]) ? 0 : table ? (table.idf.get(tokens[i]) ?? table.unseen) : 1;
   return out;
 }
 
@@ -192,10 +195,8 @@ export function bertScoreCorpus(
   const weighted = (e: EmbeddedText): TokenEmbeddings => {
     if (e.ids.length !== e.vectors.length || e.special.length !== e.ids.length)
       throw new RangeError("BERTScore: ids, special flags and vectors differ in length");
-    const weights = new Float64Array(e.ids.length);
-    for (let i = 0; i < weights.length; i++)
-      weights[i] = e.special[i] ? 0 : table ? (table.idf.get(e.ids[i]) ?? table.unseen) : 1;
-    return { vectors: e.vectors, weights };
+    const special = new Set(e.ids.filter((_, i) => e.special[i]));
+    return { vectors: e.vectors, weights: idfWeights(e.ids, table, special) };
   };
   return cands.map((c, i) => bertScore(weighted(c), refs[i].map(weighted), { baseline: opts.baseline }));
 }
